@@ -1,0 +1,101 @@
+"""What every subcommand shares: exit codes, errors in words, loading the config, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .. import paths
+from ..config import Config, ConfigError, ConfigFile
+from ..store.echo_log import EchoLog
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the operation ran but something failed
+EXIT_USAGE = 2  # usage or bad input
+EXIT_NO_ASSOCIATION = 3  # refused, timed out, rejected, aborted
+EXIT_INTERRUPTED = 130
+
+T = TypeVar("T")
+
+
+class CliError(Exception):
+    """Ends the command with `code` after printing `message` to stderr."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE):
+        self.message = message
+        self.code = code
+        super().__init__(message)
+
+
+@dataclass
+class Context:
+    """What a subcommand gets besides its arguments."""
+
+    config_path: Path
+
+    def config_file(self) -> ConfigFile:
+        return ConfigFile(self.config_path)
+
+    def config(self) -> Config:
+        """The config, or exit 2 listing every problem in the file (which is left untouched)."""
+        try:
+            return self.config_file().require_ok()
+        except ConfigError as exc:
+            raise config_error(exc) from None
+
+    def echo_log(self) -> EchoLog:
+        return EchoLog(paths.state_db())
+
+
+def config_error(exc: ConfigError) -> CliError:
+    lines = [f"the config file {exc.path} has problems; it was not changed:"]
+    lines += [f"  {p.format(exc.path)}" for p in exc.problems]
+    lines.append("Fix them in the file ('dicomtui config validate' checks it) and try again.")
+    return CliError("\n".join(lines), EXIT_USAGE)
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def run_interruptible(work: Callable[[threading.Event], T]) -> T:
+    """Run `work(cancel)` in a thread so Ctrl-C is answered at once.
+
+    The main thread only waits; on Ctrl-C it sets `cancel`, gives the work a moment to
+    abort its association cleanly, and then leaves even if a network call is still stuck.
+    """
+    cancel = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = work(cancel)
+        except BaseException as exc:  # handed to the main thread below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="dicomtui-cli-work", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.1)
+    except KeyboardInterrupt:
+        cancel.set()
+        thread.join(2.0)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def hard_exit(code: int) -> None:
+    """Exit now even if a pynetdicom thread (not a daemon) is still waiting on the network."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

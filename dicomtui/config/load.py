@@ -1,0 +1,192 @@
+"""Reading the config file: every problem at once, never a half-read config used as if whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.exceptions import ParseError
+
+from ..dicom.validation import (
+    InvalidValue,
+    check_ae_title,
+    check_host,
+    check_max_pdu,
+    check_node_name,
+    check_port,
+    check_timeout,
+)
+from .model import Config, LocalAE, Node
+from .problems import LineFinder, Problem
+
+LOCAL_KEYS = {"ae_title", "port", "bind", "storage"}
+NODE_KEYS = {"name", "ae_title", "host", "port", "description", "timeout", "dimse_timeout", "max_pdu"}
+
+
+@dataclass
+class Loaded:
+    """The outcome of reading a config file."""
+
+    path: Path
+    config: Config
+    document: tomlkit.TOMLDocument | None  # None when the file could not be parsed
+    exists: bool
+    problems: list[Problem] = field(default_factory=list)  # the file must not be used or saved
+    notes: list[Problem] = field(default_factory=list)  # worth knowing, harmless (unknown keys)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def load(path: Path) -> Loaded:
+    """Read and check `path`. A missing file gives the defaults and no problem."""
+    if not path.exists():
+        return Loaded(path, Config(), tomlkit.document(), exists=False)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return _broken(path, f"the file is not UTF-8 text (byte {exc.start}); save it as UTF-8")
+    except IsADirectoryError:
+        return _broken(path, "this is a folder, not a config file; point --config at a .toml file")
+    except OSError as exc:
+        return _broken(path, f"cannot read the file: {exc.strerror}")
+    try:
+        document = tomlkit.parse(text)
+    except ParseError as exc:
+        reason = str(exc).split(" at line ")[0]
+        return _broken(path, f"not valid TOML: {reason} (column {exc.col})", line=exc.line)
+    config, problems, notes = check_document(document.unwrap(), LineFinder(text))
+    return Loaded(path, config, document, True, problems, notes)
+
+
+def _broken(path: Path, message: str, line: int | None = None) -> Loaded:
+    return Loaded(path, Config(), None, True, [Problem(message, line)])
+
+
+def check_document(data: dict[str, Any], lines: LineFinder) -> tuple[Config, list[Problem], list[Problem]]:
+    """Turn parsed TOML into a Config, collecting every problem instead of stopping at the first."""
+    problems: list[Problem] = []
+    notes: list[Problem] = []
+    local = _check_local(data.get("local", {}), lines, problems, notes)
+    nodes = _check_nodes(data.get("nodes", []), lines, problems, notes)
+    return Config(local=local, nodes=nodes), problems, notes
+
+
+def _check_local(raw: Any, lines: LineFinder, problems: list[Problem], notes: list[Problem]) -> LocalAE:
+    local = LocalAE()
+    if not isinstance(raw, dict):
+        problems.append(Problem("'local' must be a table: write it as [local]", lines.key(None, "local")))
+        return local
+
+    def problem(key: str, message: str) -> None:
+        problems.append(Problem(f"[local] {key}: {message}", lines.key("local", key)))
+
+    checks = {
+        "ae_title": check_ae_title,
+        "port": _strict_int(check_port),
+        "bind": check_host,
+    }
+    for key, check in checks.items():
+        if key in raw:
+            try:
+                setattr(local, key, check(raw[key]))
+            except InvalidValue as exc:
+                problem(key, str(exc))
+    if "storage" in raw:
+        if isinstance(raw["storage"], str) and raw["storage"].strip():
+            local.storage = Path(raw["storage"]).expanduser()
+        else:
+            problem("storage", f"must be the path of a folder, as text, not {raw['storage']!r}")
+    for key in raw.keys() - LOCAL_KEYS:
+        notes.append(Problem(f"[local] unknown key {key!r} is kept but not used", lines.key("local", key)))
+    return local
+
+
+def _check_nodes(raw: Any, lines: LineFinder, problems: list[Problem], notes: list[Problem]) -> list[Node]:
+    if not isinstance(raw, list):
+        problems.append(Problem("'nodes' must be a list of [[nodes]] tables", lines.key(None, "nodes")))
+        return []
+    nodes: list[Node] = []
+    for index, entry in enumerate(raw):
+        label = f"[[nodes]] #{index + 1}"
+        if not isinstance(entry, dict):
+            problems.append(Problem(f"{label} must be a table with name, ae_title, host and port",
+                                    lines.table("nodes", index)))
+            continue
+        if isinstance(entry.get("name"), str) and entry["name"].strip():
+            label += f" ({entry['name'].strip()!r})"
+        node = _check_node(entry, index, label, [n.name for n in nodes], lines, problems)
+        if node is not None:
+            nodes.append(node)
+        for key in entry.keys() - NODE_KEYS:
+            notes.append(Problem(f"{label}: unknown key {key!r} is kept but not used",
+                                 lines.key("nodes", key, index)))
+    return nodes
+
+
+def _check_node(entry: dict[str, Any], index: int, label: str, taken: list[str],
+                lines: LineFinder, problems: list[Problem]) -> Node | None:
+    values: dict[str, Any] = {}
+    before = len(problems)
+
+    def problem(key: str, message: str) -> None:
+        line = lines.key("nodes", key, index) if key in entry else lines.table("nodes", index)
+        problems.append(Problem(f"{label}: {message}", line))
+
+    required = {
+        "name": lambda v: check_node_name(v, taken),
+        "ae_title": check_ae_title,
+        "host": check_host,
+        "port": _strict_int(check_port),
+    }
+    optional = {
+        "description": _text,
+        "timeout": lambda v: check_timeout(_number(v), "timeout"),
+        "dimse_timeout": lambda v: check_timeout(_number(v), "dimse_timeout"),
+        "max_pdu": _strict_int(check_max_pdu),
+    }
+    for key, check in required.items():
+        if key not in entry:
+            problem(key, f"'{key}' is missing; every node needs name, ae_title, host and port")
+            continue
+        try:
+            values[key] = check(entry[key])
+        except InvalidValue as exc:
+            problem(key, f"{key}: {exc}")
+    for key, check in optional.items():
+        if key in entry:
+            try:
+                values[key] = check(entry[key])
+            except InvalidValue as exc:
+                problem(key, f"{key}: {exc}")
+    if len(problems) > before:
+        return None
+    return Node(**values)
+
+
+def _strict_int(check):
+    """TOML has real integers: "104" in quotes is a mistake worth pointing out, not guessing."""
+
+    def run(value: Any):
+        if isinstance(value, str):
+            raise InvalidValue(f"write the number without quotes ({value!r} is text)")
+        if isinstance(value, float):
+            raise InvalidValue(f"must be a whole number, not {value}")
+        return check(value)
+
+    return run
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidValue(f"must be a number of seconds, not {value!r}")
+    return float(value)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidValue(f"must be text in quotes, not {value!r}")
+    return value

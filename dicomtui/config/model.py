@@ -1,0 +1,56 @@
+"""The settings dicomtui reads from its TOML file, as plain dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_AE_TITLE = "DICOMTUI"
+DEFAULT_PORT = 11112
+DEFAULT_BIND = "0.0.0.0"
+# Interactive checks should fail fast; a node can raise it for a slow WAN link.
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass
+class LocalAE:
+    """This machine as a DICOM node: our calling AE title and the receiver's listen address."""
+
+    ae_title: str = DEFAULT_AE_TITLE
+    port: int = DEFAULT_PORT
+    bind: str = DEFAULT_BIND
+    storage: Path | None = None  # None: the default folder under the data directory
+
+
+@dataclass
+class Node:
+    """A remote DICOM application entity the user manages."""
+
+    name: str
+    ae_title: str
+    host: str
+    port: int
+    description: str = ""
+    timeout: float | None = None  # connect + association negotiation, seconds
+    dimse_timeout: float | None = None  # waiting for each DIMSE response, seconds
+    max_pdu: int | None = None  # our maximum receive PDU length for this node
+
+    @property
+    def address(self) -> str:
+        """AE@HOST:PORT, the form users type on the command line."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.ae_title}@{host}:{self.port}"
+
+
+@dataclass
+class Config:
+    local: LocalAE = field(default_factory=LocalAE)
+    nodes: list[Node] = field(default_factory=list)
+
+    def node(self, name: str) -> Node | None:
+        """The node with this name; names compare without regard to case."""
+        key = name.strip().casefold()
+        return next((n for n in self.nodes if n.name.casefold() == key), None)
+
+    def node_names(self) -> list[str]:
+        return [n.name for n in self.nodes]

@@ -1,0 +1,112 @@
+"""Changing the config file: edit the parsed document in place, then replace the file atomically.
+
+Editing the tomlkit document (not re-serialising our dataclasses) is what keeps the user's
+comments, key order and keys we do not know about.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import tomlkit
+from tomlkit.items import AoT, Table
+
+from .model import DEFAULT_AE_TITLE, DEFAULT_BIND, DEFAULT_PORT, Node
+
+_HEADER = f"""\
+# dicomtui configuration. Edit it by hand or from the app; comments and order are kept.
+# Docs: the README's "Configuration" section.
+
+[local]
+# This machine as a DICOM node: the AE title we call with, and where the receiver listens.
+ae_title = "{DEFAULT_AE_TITLE}"
+port = {DEFAULT_PORT}
+bind = "{DEFAULT_BIND}"
+# storage = "/srv/dicom"   # default: the 'storage' folder in the data directory
+"""
+
+
+def new_document() -> tomlkit.TOMLDocument:
+    return tomlkit.parse(_HEADER)
+
+
+def _node_tables(document: tomlkit.TOMLDocument) -> AoT:
+    if "nodes" not in document:
+        document.add(tomlkit.nl())
+        document.append("nodes", tomlkit.aot())
+    return document["nodes"]
+
+
+def _find(tables: AoT, name: str) -> int:
+    key = name.casefold()
+    for index, table in enumerate(tables):
+        if str(table.get("name", "")).casefold() == key:
+            return index
+    raise KeyError(name)
+
+
+def _fill(table: Table, node: Node) -> None:
+    table["name"] = node.name
+    table["ae_title"] = node.ae_title
+    table["host"] = node.host
+    table["port"] = node.port
+    optional = {
+        "description": node.description or None,
+        "timeout": node.timeout,
+        "dimse_timeout": node.dimse_timeout,
+        "max_pdu": node.max_pdu,
+    }
+    for key, value in optional.items():
+        if value is None:
+            if key in table:
+                del table[key]
+        else:
+            table[key] = value
+
+
+def add_node(document: tomlkit.TOMLDocument, node: Node) -> None:
+    table = tomlkit.table()
+    _fill(table, node)
+    tables = _node_tables(document)
+    if len(tables):
+        # A blank line between node tables, as a person would write them.
+        tables[-1].add(tomlkit.nl())
+    tables.append(table)
+
+
+def update_node(document: tomlkit.TOMLDocument, name: str, node: Node) -> None:
+    tables = _node_tables(document)
+    _fill(tables[_find(tables, name)], node)
+
+
+def remove_node(document: tomlkit.TOMLDocument, name: str) -> None:
+    tables = _node_tables(document)
+    del tables[_find(tables, name)]
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` so that a crash leaves either the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    # Make the rename itself durable.
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -1,0 +1,92 @@
+"""The config file as the faces use it: read, then change nodes safely.
+
+Every change re-reads the file first, so edits made by hand while the app runs are not
+overwritten, and refuses to write a file that has problems, so a broken file is never lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import tomlkit
+
+from ..dicom.validation import InvalidValue, check_node_name
+from . import save
+from .load import Loaded, check_document, load
+from .model import Config, Node
+from .problems import ConfigError, LineFinder, Problem
+
+
+class ConfigFile:
+    """One config file on disk and what was last read from it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.loaded: Loaded = load(path)
+
+    @property
+    def config(self) -> Config:
+        return self.loaded.config
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.loaded.problems
+
+    def reload(self) -> Loaded:
+        self.loaded = load(self.path)
+        return self.loaded
+
+    def require_ok(self) -> Config:
+        """The config, or ConfigError listing every problem in the file."""
+        if self.loaded.problems:
+            raise ConfigError(self.path, self.loaded.problems)
+        return self.loaded.config
+
+    def add_node(self, node: Node) -> None:
+        def change(document: tomlkit.TOMLDocument, config: Config) -> None:
+            _check_name(node.name, config.node_names())
+            save.add_node(document, node)
+
+        self._change(change)
+
+    def update_node(self, name: str, node: Node) -> None:
+        def change(document: tomlkit.TOMLDocument, config: Config) -> None:
+            current = _existing(config, name)
+            others = [n for n in config.node_names() if n != current.name]
+            _check_name(node.name, others)
+            save.update_node(document, current.name, node)
+
+        self._change(change)
+
+    def remove_node(self, name: str) -> None:
+        def change(document: tomlkit.TOMLDocument, config: Config) -> None:
+            save.remove_node(document, _existing(config, name).name)
+
+        self._change(change)
+
+    def _change(self, change: Callable[[tomlkit.TOMLDocument, Config], None]) -> None:
+        loaded = self.reload()
+        if loaded.problems or loaded.document is None:
+            raise ConfigError(self.path, loaded.problems)
+        document = loaded.document if loaded.exists else save.new_document()
+        change(document, loaded.config)
+        text = tomlkit.dumps(document)
+        # Never write what we could not read back: the check runs on the new text first.
+        _, problems, _ = check_document(tomlkit.parse(text).unwrap(), LineFinder(text))
+        if problems:
+            raise ConfigError(self.path, problems)
+        save.write_atomic(self.path, text)
+        self.reload()
+
+
+def _existing(config: Config, name: str) -> Node:
+    node = config.node(name)
+    if node is None:
+        known = ", ".join(config.node_names()) or "none yet"
+        raise InvalidValue(f"there is no node named {name!r} (nodes: {known})")
+    return node
+
+
+def _check_name(name: str, taken: list[str]) -> None:
+    check_node_name(name, taken)

@@ -1,0 +1,199 @@
+"""Opening associations the same way for every service, and failing in words.
+
+Every SCU in the engine goes through `open_association`: it sets TCP_NODELAY (neither
+pynetdicom nor dcmtk does, and Nagle costs 10-50x on small messages), applies the node's
+timeouts, and turns pynetdicom's silent `is_established == False` into `AssociationError`
+with a reason a PACS administrator can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from pynetdicom import AE, evt
+from pynetdicom.association import Association
+
+from ..config.model import DEFAULT_TIMEOUT, Node
+from ..dicom.association_errors import explain_rejection
+
+# Our receive limit when the node does not set one: large enough for throughput, small
+# enough that one PDU never costs much memory.
+DEFAULT_MAX_PDU = 262_144
+
+
+class AssociationError(Exception):
+    """No association: `kind` is refused, timeout, unresolved, unreachable, rejected or aborted."""
+
+    def __init__(self, kind: str, message: str):
+        self.kind = kind
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float
+    acse: float
+    dimse: float
+
+    @classmethod
+    def for_node(cls, node: Node, override: float | None = None) -> Timeouts:
+        base = override or node.timeout or DEFAULT_TIMEOUT
+        dimse = override or node.dimse_timeout or max(base, 30.0)
+        return cls(connect=base, acse=base, dimse=dimse)
+
+
+def _set_nodelay(event: evt.Event) -> None:
+    sock = event.assoc.dul.socket.socket if event.assoc.dul.socket else None
+    if sock is not None:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+NODELAY_HANDLER = (evt.EVT_CONN_OPEN, _set_nodelay)
+
+
+class _Capture(logging.Handler):
+    """Collects pynetdicom's log records: the only place it says why a connection failed."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def messages(self, threads: set[int | None]) -> list[str]:
+        return [r.getMessage() for r in self.records if r.thread in threads]
+
+
+def _resolve(host: str, port: int) -> str:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise AssociationError(
+            "unresolved",
+            f"the host name {host!r} could not be resolved ({exc.strerror}); check the spelling or use an IP address",
+        ) from None
+    return str(infos[0][4][0])
+
+
+def _connection_failure(node: Node, messages: list[str], timeouts: Timeouts, elapsed: float) -> AssociationError:
+    where = f"{node.host} port {node.port}"
+    text = " ".join(messages)
+    if "ACSE timeout" in text:
+        return AssociationError(
+            "timeout",
+            f"no answer within {timeouts.acse:g} s: {where} accepted the connection but did not answer the "
+            "association request (is a DICOM service listening on that port?)",
+        )
+    if "Connection refused" in text or "Errno 111" in text:
+        return AssociationError(
+            "refused",
+            f"connection refused by {where}: nothing is listening on that port; check the port number "
+            "and that the DICOM service is running",
+        )
+    if "timed out" in text or elapsed >= timeouts.connect * 0.95:
+        return AssociationError(
+            "timeout",
+            f"no answer within {timeouts.connect:g} s from {where}: the host is down or a firewall drops "
+            "the connection",
+        )
+    if "unreachable" in text.lower() or "No route" in text:
+        return AssociationError("unreachable", f"{where} is unreachable from this machine (no route to host)")
+    if "Association Aborted" in text or "A-ABORT" in text or "A-P-ABORT" in text:
+        return AssociationError(
+            "aborted",
+            f"{where} aborted the association during negotiation (is it a DICOM service, and does it "
+            "accept our request?)",
+        )
+    detail = next((m.split(": ", 1)[1] for m in messages if "TCP Initialisation Error" in m), "")
+    if detail:
+        return AssociationError("unreachable", f"cannot connect to {where}: {detail}")
+    return AssociationError(
+        "aborted",
+        f"{where} closed the connection during association negotiation (is it a DICOM service on that port?)",
+    )
+
+
+def open_association(
+    node: Node,
+    calling_ae: str,
+    contexts: Sequence,
+    *,
+    timeout: float | None = None,
+    ext_neg: list | None = None,
+    evt_handlers: list | None = None,
+) -> Association:
+    """An established association to `node`, or AssociationError saying why not.
+
+    `contexts` are pynetdicom PresentationContext objects (or abstract syntax UIDs).
+    The caller owns the association: use `association()` to be sure it is closed.
+    """
+    timeouts = Timeouts.for_node(node, timeout)
+    address = _resolve(node.host, node.port)
+    ae = AE(ae_title=calling_ae)
+    ae.connection_timeout = timeouts.connect
+    ae.acse_timeout = timeouts.acse
+    ae.dimse_timeout = timeouts.dimse
+    ae.network_timeout = max(timeouts.dimse, 60.0)
+    for context in contexts:
+        if hasattr(context, "abstract_syntax"):
+            ae.add_requested_context(context.abstract_syntax, context.transfer_syntax)
+        else:
+            ae.add_requested_context(context)
+    capture = _Capture()
+    logger = logging.getLogger("pynetdicom")
+    logger.addHandler(capture)
+    started = time.monotonic()
+    try:
+        assoc = ae.associate(
+            address,
+            node.port,
+            ae_title=node.ae_title,
+            max_pdu=node.max_pdu if node.max_pdu is not None else DEFAULT_MAX_PDU,
+            ext_neg=ext_neg,
+            evt_handlers=[NODELAY_HANDLER, *(evt_handlers or [])],
+        )
+    finally:
+        logger.removeHandler(capture)
+    if assoc.is_established:
+        return assoc
+    elapsed = time.monotonic() - started
+    if assoc.is_rejected:
+        primitive = assoc.acceptor.primitive
+        raise AssociationError(
+            "rejected",
+            explain_rejection(
+                getattr(primitive, "result", None),
+                getattr(primitive, "result_source", None),
+                getattr(primitive, "diagnostic", None),
+                calling=calling_ae,
+                called=node.ae_title,
+            ),
+        )
+    threads = {assoc.ident, assoc.dul.ident, threading.get_ident()}
+    raise _connection_failure(node, capture.messages(threads), timeouts, elapsed)
+
+
+@contextmanager
+def association(node: Node, calling_ae: str, contexts: Sequence, **kwargs) -> Iterator[Association]:
+    """`open_association` that always releases, or aborts if the block fails or is interrupted.
+
+    An unhandled exception with an open association keeps the process alive for a minute
+    (pynetdicom's DUL thread is not a daemon), so the abort is not optional.
+    """
+    assoc = open_association(node, calling_ae, contexts, **kwargs)
+    try:
+        yield assoc
+    except BaseException:
+        assoc.abort()
+        raise
+    else:
+        if assoc.is_established:
+            assoc.release()

@@ -1,0 +1,55 @@
+"""The app's SQLite state file: one place that opens it the same way every time.
+
+WAL lets the TUI read while a CLI run or a worker writes; short-lived connections keep
+every thread on its own connection, as sqlite3 requires.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+# Each entry upgrades the schema by one version; never edit a released entry, append.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE echo_results (
+        node    TEXT NOT NULL,
+        at      REAL NOT NULL,      -- seconds since the epoch
+        ok      INTEGER NOT NULL,
+        rtt_ms  REAL,               -- the mean of the replies, when ok
+        error   TEXT
+    );
+    CREATE INDEX echo_results_node_at ON echo_results (node, at);
+    """,
+]
+
+
+@contextmanager
+def connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection in a transaction: committed on success, rolled back on error, always closed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=10)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        _migrate(conn)
+        with conn:
+            yield conn
+    finally:
+        conn.close()
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version >= len(MIGRATIONS):
+        return
+    with conn:
+        conn.execute("BEGIN IMMEDIATE")
+        # Re-read inside the write lock: another process may have migrated meanwhile.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in filter(str.strip, script.split(";")):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
