@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     )
     result.target = args.target
     if known:
-        ctx.echo_log().record(node.name, result.ok, result.mean_rtt_ms, result.error)
+        ctx.echo_log().record_result(node.name, result)
 
     if args.json:
         print_json({"target": result.target, "ok": result.ok, "rtt_ms": result.rtt_ms, "error": result.error})

@@ -19,7 +19,8 @@ MIGRATIONS: list[str] = [
         at      REAL NOT NULL,      -- seconds since the epoch
         ok      INTEGER NOT NULL,
         rtt_ms  REAL,               -- the mean of the replies, when ok
-        error   TEXT
+        error   TEXT,
+        failure TEXT                -- refused, timeout, rejected, ... (EchoResult.failure)
     );
     CREATE INDEX echo_results_node_at ON echo_results (node, at);
     """,

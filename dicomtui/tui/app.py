@@ -1,0 +1,73 @@
+"""The Textual app: sections as modes, global keys, and the services screens look at."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.binding import Binding
+
+from ..config import ConfigFile
+from ..store.echo_log import EchoLog
+from .screens.config_problems import ConfigProblemsScreen
+from .screens.help import HelpScreen
+from .sections import sections
+
+
+def _section_bindings() -> list[Binding]:
+    return [
+        Binding(s.key, f"app.switch_mode('{s.id}')", s.title, id=f"app.section.{s.id}",
+                tooltip=f"Go to the {s.title} screen", show=False)
+        for s in sections()
+    ]
+
+
+class DicomtuiApp(App):
+    TITLE = "dicomtui"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Keys and help for this screen"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave dicomtui"),
+        # ctrl+p works everywhere (priority); ':' only where no input wants the character.
+        Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True, id="app.palette",
+                tooltip="Search every action"),
+        Binding("colon", "command_palette", "Commands", show=False, id="app.palette_colon",
+                tooltip="Search every action"),
+        Binding("ctrl+r", "reload_config", "Reload config", show=False, id="app.reload",
+                tooltip="Read the config file again"),
+        *_section_bindings(),
+    ]
+
+    def __init__(self, config_file: ConfigFile, echo_log: EchoLog) -> None:
+        super().__init__()
+        self.config_file = config_file
+        self.echo_log = echo_log
+
+    def on_mount(self) -> None:
+        for section in sections():
+            self.add_mode(section.id, section.screen)
+        self.switch_mode(sections()[0].id)
+        if self.config_file.problems:
+            self.call_after_refresh(self._show_problems)
+
+    def _show_problems(self) -> None:
+        self.push_screen(ConfigProblemsScreen(self.config_file.path, self.config_file.problems),
+                         self._problems_answered)
+
+    def _problems_answered(self, choice: str | None) -> None:
+        if choice == "quit":
+            self.exit()
+        elif choice == "reload":
+            self.action_reload_config()
+
+    def action_reload_config(self) -> None:
+        loaded = self.config_file.reload()
+        screen = self.screen
+        if hasattr(screen, "config_reloaded"):
+            screen.config_reloaded()
+        if loaded.problems:
+            self._show_problems()
+        else:
+            self.notify(f"Config reloaded: {len(loaded.config.nodes)} nodes.", title="Config")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))

@@ -1,0 +1,18 @@
+"""Messages that engine work posts to the UI thread (post_message is thread-safe)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from ..engine.echo import EchoResult
+from ..store.echo_log import EchoRecord
+
+
+class EchoFinished(Message):
+    """A C-ECHO to a node ended, successfully or not, and was recorded."""
+
+    def __init__(self, node: str, result: EchoResult, record: EchoRecord) -> None:
+        super().__init__()
+        self.node = node
+        self.result = result
+        self.record = record

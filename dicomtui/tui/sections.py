@@ -1,0 +1,28 @@
+"""The app's top-level screens, in the order of their number keys.
+
+A later screen (Query, Transfers, Worklist, Receiver) plugs in by adding a Section here;
+the app builds its modes, its number-key bindings and the section bar from this list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual.screen import Screen
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    key: str
+    screen: Callable[[], Screen]
+
+
+def sections() -> list[Section]:
+    from .screens.nodes import NodesScreen
+
+    return [
+        Section("nodes", "Nodes", "1", NodesScreen),
+    ]
