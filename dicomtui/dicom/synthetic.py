@@ -39,12 +39,15 @@ from pydicom.uid import (
 
 __all__ = [
     "ASCII_PATIENTS",
+    "DEFAULT_ROOT",
     "INTERNATIONAL_PATIENTS",
     "MODALITIES",
+    "Modality",
     "Patient",
     "StudySpec",
     "encoded_size",
     "generate_studies",
+    "get_modality",
     "iter_instances",
     "make_instance",
     "make_instance_of_size",
@@ -122,7 +125,7 @@ MODALITIES: dict[str, Modality] = {
 }  # fmt: skip
 
 
-def modality(code: str) -> Modality:
+def get_modality(code: str) -> Modality:
     try:
         return MODALITIES[code.upper()]
     except KeyError:
@@ -206,7 +209,7 @@ class StudySpec:
     extra: tuple[tuple[str, object], ...] = field(default=())  # (keyword, value) set on every instance
 
     def __post_init__(self) -> None:
-        modality(self.modality)
+        get_modality(self.modality)
         if self.series_count < 1 or self.instances_per_series < 1:
             raise ValueError("series_count and instances_per_series must be at least 1")
         if self.transfer_syntax not in SUPPORTED_TRANSFER_SYNTAXES:
@@ -215,8 +218,14 @@ class StudySpec:
     # Identity -------------------------------------------------------------------------------------------
     def uid(self, *parts: object) -> UID:
         return generate_uid(
-            prefix=self.root, entropy_srcs=["dicomtui-synthetic", str(self.seed), self.patient.patient_id,
-                                            str(self.index), *map(str, parts)]  # fmt: skip
+            prefix=self.root,
+            entropy_srcs=[
+                "dicomtui-synthetic",
+                str(self.seed),
+                self.patient.patient_id,
+                str(self.index),
+                *map(str, parts),
+            ],
         )
 
     @property
@@ -253,12 +262,12 @@ class StudySpec:
 
     @property
     def study_description(self) -> str:
-        m = modality(self.modality)
+        m = get_modality(self.modality)
         text = m.study_descriptions[self.index % len(m.study_descriptions)]
         return f"{text} {self.patient.study_label}" if self.patient.study_label else text
 
     def series_description(self, series: int) -> str:
-        m = modality(self.modality)
+        m = get_modality(self.modality)
         return m.series_descriptions[series % len(m.series_descriptions)]
 
     @property
@@ -268,10 +277,16 @@ class StudySpec:
     def relpath(self, series: int, instance: int, layout: str = "tree") -> Path:
         """Where ``write_instances`` puts an instance: only generated ASCII IDs and numbers, never values."""
         if layout == "tree":
-            return Path(self.patient.patient_id, f"study{self.index + 1:02d}", f"series{series + 1:02d}",
-                        f"{instance + 1:04d}.dcm")  # fmt: skip
+            return Path(
+                self.patient.patient_id,
+                f"study{self.index + 1:02d}",
+                f"series{series + 1:02d}",
+                f"{instance + 1:04d}.dcm",
+            )
         if layout == "flat":
-            return Path(f"{self.patient.patient_id}_st{self.index + 1:02d}_se{series + 1:02d}_{instance + 1:04d}.dcm")
+            return Path(
+                f"{self.patient.patient_id}_st{self.index + 1:02d}_se{series + 1:02d}_{instance + 1:04d}.dcm"
+            )
         raise ValueError(f"unknown layout {layout!r} (tree or flat)")
 
 
@@ -313,7 +328,7 @@ def _apply_image(ds: Dataset, m: Modality, rows: int, columns: int, variant: int
     ds.add_new(0x7FE00010, "OW" if m.bits_allocated > 8 else "OB", _pixel_bytes(m, rows, columns, variant))
 
 
-def _matrix_for_pixels(pixels: int, m: Modality) -> tuple[int, int]:
+def _matrix_for_pixels(pixels: int) -> tuple[int, int]:
     """Rows and columns (columns even) for about ``pixels`` pixels, roughly 4:5 portrait."""
     pixels = max(4, pixels)
     columns = max(2, int(math.sqrt(pixels * 4 / 5)) // 2 * 2)
@@ -343,7 +358,7 @@ def make_instance(
     The matrix is ``rows`` x ``columns`` if given, else sized for ``spec.instance_bytes``, else the modality
     default.
     """
-    m = modality(spec.modality)
+    m = get_modality(spec.modality)
     p = spec.patient
     sop_uid = spec.sop_instance_uid(series, instance)
 
@@ -458,8 +473,10 @@ def _matrix_for_size(nbytes: int, ds: FileDataset, m: Modality) -> tuple[int, in
     overhead = encoded_size(probe) - len(probe.PixelData)
     pixels = (nbytes - overhead) // m.bytes_per_pixel
     if pixels < 4:
-        raise ValueError(f"{nbytes} bytes is too small for a {m.code} instance (header alone is {overhead} B)")
-    return _matrix_for_pixels(pixels, m)
+        raise ValueError(
+            f"{nbytes} bytes is too small for a {m.code} instance (header alone is {overhead} B)"
+        )
+    return _matrix_for_pixels(pixels)
 
 
 def make_instance_of_size(
@@ -579,4 +596,3 @@ def generate_studies(
         transfer_syntax=transfer_syntax,
     )
     return write_instances(Path(out_dir), specs, layout=layout)
-

@@ -43,6 +43,7 @@ class NodeFormScreen(ModalScreen[Node | None]):
     the user's input when saving fails, so nothing typed is lost.
     """
 
+    AUTO_FOCUS = "#field-name"
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without saving"),
         Binding("ctrl+s", "save", "Save", id="form.save", tooltip="Check and save the node"),

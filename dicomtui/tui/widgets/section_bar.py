@@ -1,31 +1,27 @@
-"""The line at the top: the app name, the sections with their keys, our AE title."""
+"""The line at the top: the app name, the sections with their keys, our AE title.
+
+Plain labels styled by classes, so every theme colours it through app.tcss.
+"""
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.reactive import reactive
-from textual.widgets import Static
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Label
 
 from ..sections import Section
 
 
-class SectionBar(Static):
-    active: reactive[str] = reactive("")
-
-    def __init__(self, sections: list[Section], local_ae: str, active: str, **kwargs) -> None:
-        super().__init__(**kwargs)
+class SectionBar(Horizontal):
+    def __init__(self, sections: list[Section], local_ae: str, active: str) -> None:
+        super().__init__()
         self._sections = sections
         self._local_ae = local_ae
-        self.set_reactive(SectionBar.active, active)
+        self._active = active
 
-    def render(self) -> Text:
-        text = Text.assemble((" dicomtui ", "bold reverse"), " ")
+    def compose(self) -> ComposeResult:
+        yield Label("dicomtui", classes="app-name")
         for section in self._sections:
-            style = "bold reverse" if section.id == self.active else ""
-            text.append(f" {section.key} {section.title} ", style=style)
-            text.append(" ")
-        right = f"AE {self._local_ae} "
-        width = self.size.width or 80
-        text.append(" " * max(1, width - len(text.plain) - len(right)))
-        text.append(right, style="dim")
-        return text
+            classes = "section -active" if section.id == self._active else "section"
+            yield Label(f"{section.key} {section.title}", classes=classes)
+        yield Label(f"AE {self._local_ae}", classes="local-ae")

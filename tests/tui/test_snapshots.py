@@ -1,0 +1,60 @@
+"""The screens' layout, frozen: a change shows up as a diff in the snapshot report."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import FIXED_TIME, SAMPLE_CONFIG
+
+CONFIG = SAMPLE_CONFIG.format(archive_port=4242, ct_port=104) + """
+[[nodes]]
+name = "worklist"
+ae_title = "RIS_MWL"
+host = "ris.example.org"
+port = 11112
+description = "RIS modality worklist"
+timeout = 5
+"""
+
+RECORDS = [
+    dict(node="archive", ok=True, rtt_ms=3.81, error=None, at=FIXED_TIME),
+    dict(node="ct-scanner", ok=False, rtt_ms=None, failure="rejected", at=FIXED_TIME - 60,
+         error="association rejected: called AE title not recognised: the node expects a different "
+               "AE title (we called 'CT01'); check the node's AE title (A-ASSOCIATE-RJ result 1 "
+               "permanent, source 1, reason 7)"),
+]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+def test_nodes_screen(snap_compare, make_app, size):
+    async def settle(pilot):
+        await pilot.pause(0.3)  # the echo history loads in a worker
+
+    assert snap_compare(make_app(CONFIG, RECORDS), terminal_size=size, run_before=settle)
+
+
+def test_nodes_screen_with_failed_node_selected(snap_compare, make_app):
+    async def select(pilot):
+        await pilot.pause(0.3)
+        await pilot.press("down")
+
+    assert snap_compare(make_app(CONFIG, RECORDS), terminal_size=(80, 24), run_before=select)
+
+
+def test_node_form_with_errors(snap_compare, make_app):
+    async def open_form(pilot):
+        await pilot.pause(0.3)
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"pacs", "tab", *"TOO_LONG_AE_TITLE_X", "tab", *"pacs.example.org", "tab", *"0")
+
+    assert snap_compare(make_app(CONFIG, RECORDS), terminal_size=(80, 24), run_before=open_form)
+
+
+def test_help_screen(snap_compare, make_app):
+    assert snap_compare(make_app(CONFIG, RECORDS), terminal_size=(80, 24), press=["question_mark"])
+
+
+def test_config_problems_screen(snap_compare, make_app):
+    broken = CONFIG.replace("port = 104", "port = 70000").replace('host = "ris.example.org"', "")
+    assert snap_compare(make_app(broken), terminal_size=(80, 24))
