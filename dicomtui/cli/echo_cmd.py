@@ -7,7 +7,6 @@ import sys
 
 from ..config import resolve_target
 from ..dicom.validation import InvalidValue, check_timeout
-from ..engine.echo import EchoResult, echo
 from .common import (
     EXIT_FAILED,
     EXIT_NO_ASSOCIATION,
@@ -36,6 +35,10 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    # pynetdicom (with pydicom and numpy) takes ~0.2 s to import: only commands that talk
+    # DICOM pay for it, not `nodes list` or the TUI's start.
+    from ..engine.echo import EchoResult, echo
+
     if args.count < 1:
         raise CliError(f"--count must be 1 or more, not {args.count}")
     try:

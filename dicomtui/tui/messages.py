@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from ..engine.echo import EchoResult
 from ..store.echo_log import EchoRecord
+
+if TYPE_CHECKING:
+    from ..engine.echo import EchoResult
 
 
 class EchoFinished(Message):

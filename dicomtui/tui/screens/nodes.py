@@ -6,6 +6,7 @@ import sqlite3
 import threading
 import time
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -15,8 +16,10 @@ from textual.widgets import DataTable, Static
 
 from ...config import ConfigError, Node
 from ...dicom.validation import InvalidValue
-from ...engine.echo import EchoResult, echo
 from ...store.echo_log import EchoRecord
+
+if TYPE_CHECKING:
+    from ...engine.echo import EchoResult
 from ..commands import NodeCommands
 from ..messages import EchoFinished
 from .confirm import ConfirmScreen
@@ -73,6 +76,14 @@ class NodesScreen(SectionScreen):
         self._sync_table()
         self.query_one(DataTable).focus()
         self._load_records()
+        # After the first frames, so the import does not compete with them for the GIL.
+        self.set_timer(0.5, self._warm_up_engine)
+
+    @work(thread=True, group="nodes-warm-up", exit_on_error=False, description="load the DICOM engine")
+    def _warm_up_engine(self) -> None:
+        """Import pynetdicom (and pydicom, numpy) after the first frame instead of before it:
+        it is most of the start-up time, and the first echo would pay for it otherwise."""
+        import dicomtui.engine.echo  # noqa: F401
 
     @property
     def _config(self):
@@ -219,6 +230,8 @@ class NodesScreen(SectionScreen):
 
     def _echo_worker(self, node: Node, calling_ae: str) -> None:
         """Runs in a thread: the network call and the SQLite write stay off the UI loop."""
+        from ...engine.echo import echo
+
         with self._limit:
             result = echo(node, calling_ae)
         try:

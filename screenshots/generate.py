@@ -1,0 +1,143 @@
+"""Export SVG screenshots of the real app into this folder.
+
+    python screenshots/generate.py
+
+The app runs headless at 80x24 (and 120x36) with a config in a temp folder. Echo results
+are real: a dcmtk storescp (from the dcmtk package) answers, a closed port refuses, and a
+listener that never answers times out, so the pictures show what a user sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def silent_listener() -> int:
+    """A port that accepts TCP and never answers, like a hung PACS."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: [held.append(server.accept()[0]) for _ in range(8)], daemon=True).start()
+    return server.getsockname()[1]
+
+
+def start_storescp(folder: Path) -> tuple[subprocess.Popen, int]:
+    storescp = "/usr/bin/storescp"
+    if not Path(storescp).exists():
+        sys.exit("screenshots need dcmtk's storescp (apt-get install dcmtk)")
+    port = free_port()
+    process = subprocess.Popen([storescp, "--aetitle", "ARCHIVE", "-od", str(folder), str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "TCP_NODELAY": "1"}, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process, port
+        time.sleep(0.05)
+    process.kill()
+    sys.exit("storescp did not start")
+
+
+CONFIG = """\
+[local]
+ae_title = "DICOMTUI"
+port = 11112
+
+[[nodes]]
+name = "archive"
+ae_title = "ARCHIVE"
+host = "127.0.0.1"
+port = {archive}
+description = "main archive (dcmtk storescp)"
+
+[[nodes]]
+name = "ct-scanner"
+ae_title = "CT01"
+host = "127.0.0.1"
+port = {closed}
+description = "CT in room 2, switched off"
+
+[[nodes]]
+name = "old-pacs"
+ae_title = "OLDPACS"
+host = "127.0.0.1"
+port = {silent}
+description = "legacy archive behind a firewall"
+timeout = 2
+"""
+
+
+async def capture(tmp: Path, archive: int) -> None:
+    from dicomtui.config import ConfigFile
+    from dicomtui.store.echo_log import EchoLog
+    from dicomtui.tui.app import DicomtuiApp
+
+    config = tmp / "config.toml"
+    config.write_text(CONFIG.format(archive=archive, closed=free_port(), silent=silent_listener()))
+    app = DicomtuiApp(ConfigFile(config), EchoLog(tmp / "state.sqlite3"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("R")
+        deadline = time.monotonic() + 15
+        while app.screen._pending and time.monotonic() < deadline:  # noqa: SLF001 - wait for echoes
+            await pilot.pause(0.1)
+        await pilot.pause(0.5)
+        app.clear_notifications()
+        await pilot.pause()
+        await pilot.press("down")
+        await pilot.pause()
+        save(app, "nodes.svg")
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"mr", "tab", *"MR_SCANNER_ROOM_3", "tab", *"mr3.example.org", "tab", *"104")
+        await pilot.pause()
+        save(app, "node-form.svg")
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+        save(app, "help.svg")
+    app = DicomtuiApp(ConfigFile(config), EchoLog(tmp / "state.sqlite3"))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.5)
+        save(app, "nodes-120x36.svg")
+
+
+def save(app, name: str) -> None:
+    app.save_screenshot(filename=name, path=str(HERE))
+    print(f"wrote screenshots/{name}")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        os.environ["XDG_CONFIG_HOME"] = str(tmp / "config")
+        os.environ["XDG_DATA_HOME"] = str(tmp / "data")
+        process, port = start_storescp(tmp)
+        try:
+            asyncio.run(capture(tmp, port))
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(5)
+    shutil.rmtree(HERE / "__pycache__", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
