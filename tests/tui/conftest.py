@@ -45,9 +45,11 @@ FIXED_TIME = 1768473000.0
 def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., DicomtuiApp]:
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
+    # A relative config path: the screens show it, and snapshots must not depend on tmp_path.
+    monkeypatch.chdir(tmp_path)
 
     def make(config_text: str | None = None, records: list[dict] | tuple = ()) -> DicomtuiApp:
-        path = tmp_path / "config.toml"
+        path = Path("config.toml")
         if config_text is not None:
             path.write_text(config_text, encoding="utf-8")
         log = EchoLog(tmp_path / "state.sqlite3")
