@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..config import load
 from .common import EXIT_OK, EXIT_USAGE, Context
@@ -33,10 +34,11 @@ def run_validate(args: argparse.Namespace, ctx: Context) -> int:
     for note in loaded.notes:
         print(f"note: {note.format(ctx.config_path)}")
     if loaded.problems:
+        # Problems are errors: stderr, like every other command's.
         for problem in loaded.problems:
-            print(problem.format(ctx.config_path))
+            print(problem.format(ctx.config_path), file=sys.stderr)
         count = len(loaded.problems)
-        print(f"{count} problem{'s' if count > 1 else ''}; the file was not changed.")
+        print(f"{count} problem{'s' if count > 1 else ''}; the file was not changed.", file=sys.stderr)
         return EXIT_USAGE
     nodes = len(loaded.config.nodes)
     print(f"{ctx.config_path}: OK ({nodes} node{'s' if nodes != 1 else ''}, "

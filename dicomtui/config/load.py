@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.exceptions import ParseError
+from tomlkit.exceptions import TOMLKitError
 
 from ..dicom.validation import (
     InvalidValue,
@@ -35,6 +36,7 @@ class Loaded:
     exists: bool
     problems: list[Problem] = field(default_factory=list)  # the file must not be used or saved
     notes: list[Problem] = field(default_factory=list)  # worth knowing, harmless (unknown keys)
+    crlf: bool = False  # written with Windows line endings; saving keeps them
 
     @property
     def ok(self) -> bool:
@@ -46,7 +48,7 @@ def load(path: Path) -> Loaded:
     if not path.exists():
         return Loaded(path, Config(), tomlkit.document(), exists=False)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except UnicodeDecodeError as exc:
         return _broken(path, f"the file is not UTF-8 text (byte {exc.start}); save it as UTF-8")
     except IsADirectoryError:
@@ -55,11 +57,30 @@ def load(path: Path) -> Loaded:
         return _broken(path, f"cannot read the file: {exc.strerror}")
     try:
         document = tomlkit.parse(text)
-    except ParseError as exc:
-        reason = str(exc).split(" at line ")[0]
-        return _broken(path, f"not valid TOML: {reason} (column {exc.col})", line=exc.line)
+    except TOMLKitError as exc:
+        return _broken(path, *_explain_parse_error(exc, LineFinder(text)))
     config, problems, notes = check_document(document.unwrap(), LineFinder(text))
-    return Loaded(path, config, document, True, problems, notes)
+    return Loaded(path, config, document, True, problems, notes, crlf="\r\n" in text)
+
+
+def read_text(path: Path) -> str:
+    """The file's text exactly as written: line endings kept (save writes them back), BOM dropped."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return handle.read()
+
+
+def _explain_parse_error(exc: TOMLKitError, lines: LineFinder) -> tuple[str, int | None]:
+    message = str(exc).split(" at line ")[0]
+    duplicate = re.match(r'Key "(.+)" already exists', message)
+    if duplicate:
+        # tomlkit reports a repeated table where the table ends, and a repeated key without
+        # a line at all: point at the second occurrence instead.
+        key = duplicate.group(1)
+        return (f"{key!r} is written twice; keep one (each table and each key may appear only once)",
+                lines.duplicate(key) or getattr(exc, "line", None))
+    column = getattr(exc, "col", None)
+    where = f" (column {column})" if column else ""
+    return f"not valid TOML: {message}{where}", getattr(exc, "line", None)
 
 
 def _broken(path: Path, message: str, line: int | None = None) -> Loaded:
@@ -110,6 +131,7 @@ def _check_nodes(raw: Any, lines: LineFinder, problems: list[Problem], notes: li
         problems.append(Problem("'nodes' must be a list of [[nodes]] tables", lines.key(None, "nodes")))
         return []
     nodes: list[Node] = []
+    names: list[str] = []
     for index, entry in enumerate(raw):
         label = f"[[nodes]] #{index + 1}"
         if not isinstance(entry, dict):
@@ -118,9 +140,12 @@ def _check_nodes(raw: Any, lines: LineFinder, problems: list[Problem], notes: li
             continue
         if isinstance(entry.get("name"), str) and entry["name"].strip():
             label += f" ({entry['name'].strip()!r})"
-        node = _check_node(entry, index, label, [n.name for n in nodes], lines, problems)
+        node = _check_node(entry, index, label, names, lines, problems)
         if node is not None:
             nodes.append(node)
+        if isinstance(entry.get("name"), str) and entry["name"].strip():
+            # Every name counts for uniqueness, also a broken node's: all problems at once.
+            names.append(entry["name"].strip())
         for key in entry.keys() - NODE_KEYS:
             notes.append(Problem(f"{label}: unknown key {key!r} is kept but not used",
                                  lines.key("nodes", key, index)))
@@ -144,8 +169,8 @@ def _check_node(entry: dict[str, Any], index: int, label: str, taken: list[str],
     }
     optional = {
         "description": _text,
-        "timeout": lambda v: check_timeout(_number(v), "timeout"),
-        "dimse_timeout": lambda v: check_timeout(_number(v), "dimse_timeout"),
+        "timeout": lambda v: check_timeout(_number(v), "the value"),
+        "dimse_timeout": lambda v: check_timeout(_number(v), "the value"),
         "max_pdu": _strict_int(check_max_pdu),
     }
     for key, check in required.items():

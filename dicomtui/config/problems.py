@@ -49,6 +49,26 @@ class LineFinder:
                 seen[name] = index + 1
                 self._headers.append((number, name, index))
 
+    def duplicate(self, key: str) -> int | None:
+        """Line of the second [key] header, or of the second `key =` in one table."""
+        tables_seen: set[str] = set()
+        keys_seen: set[str] = set()
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+        for number, line in enumerate(self._lines, start=1):
+            match = _HEADER.match(line)
+            if match:
+                keys_seen = set()
+                if match.group(1) == "[":
+                    name = match.group(2).strip()
+                    if name == key and name in tables_seen:
+                        return number
+                    tables_seen.add(name)
+            elif pattern.match(line):
+                if key in keys_seen:
+                    return number
+                keys_seen.add(key)
+        return None
+
     def table(self, name: str, index: int = 0) -> int | None:
         for number, header, occurrence in self._headers:
             if header == name and occurrence == index:

@@ -13,6 +13,7 @@ from pathlib import Path
 import tomlkit
 from tomlkit.items import AoT, Table
 
+from ..dicom.validation import InvalidValue
 from .model import DEFAULT_AE_TITLE, DEFAULT_BIND, DEFAULT_PORT, Node
 
 _HEADER = f"""\
@@ -33,7 +34,16 @@ def new_document() -> tomlkit.TOMLDocument:
 
 
 def _node_tables(document: tomlkit.TOMLDocument) -> AoT:
-    if "nodes" not in document:
+    nodes = document.get("nodes")
+    if nodes is not None and not isinstance(nodes, AoT):
+        if len(nodes):
+            raise InvalidValue(
+                "the nodes in the config file are written as one inline list; write each node as a "
+                "[[nodes]] table to change nodes from dicomtui"
+            )
+        del document["nodes"]  # `nodes = []`: replaced by real tables below
+        nodes = None
+    if nodes is None:
         document.add(tomlkit.nl())
         document.append("nodes", tomlkit.aot())
     return document["nodes"]
@@ -71,8 +81,13 @@ def add_node(document: tomlkit.TOMLDocument, node: Node) -> None:
     _fill(table, node)
     tables = _node_tables(document)
     if len(tables):
-        # A blank line between node tables, as a person would write them.
-        tables[-1].add(tomlkit.nl())
+        # One blank line between tables, as a person would write them. If the last node
+        # already ends with one, something follows the nodes (another table): the new table
+        # goes after that blank line and brings its own, so what follows stays apart.
+        if tables[-1].as_string().endswith("\n\n"):
+            table.add(tomlkit.nl())
+        else:
+            tables[-1].add(tomlkit.nl())
     tables.append(table)
 
 
@@ -84,6 +99,9 @@ def update_node(document: tomlkit.TOMLDocument, name: str, node: Node) -> None:
 def remove_node(document: tomlkit.TOMLDocument, name: str) -> None:
     tables = _node_tables(document)
     del tables[_find(tables, name)]
+    if not len(tables):
+        # An empty array of tables would be written as `nodes = []` at the top of the file.
+        del document["nodes"]
 
 
 def write_atomic(path: Path, text: str) -> None:

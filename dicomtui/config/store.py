@@ -71,7 +71,7 @@ class ConfigFile:
             raise ConfigError(self.path, loaded.problems)
         document = loaded.document if loaded.exists else save.new_document()
         change(document, loaded.config)
-        text = tomlkit.dumps(document)
+        text = _same_line_endings(tomlkit.dumps(document), self.loaded)
         # Never write what we could not read back: the check runs on the new text first.
         _, problems, _ = check_document(tomlkit.parse(text).unwrap(), LineFinder(text))
         if problems:
@@ -90,3 +90,10 @@ def _existing(config: Config, name: str) -> Node:
 
 def _check_name(name: str, taken: list[str]) -> None:
     check_node_name(name, taken)
+
+
+def _same_line_endings(text: str, loaded: Loaded) -> str:
+    """New lines from tomlkit are "\n"; a file written with CRLF stays CRLF throughout."""
+    if loaded.exists and loaded.crlf:
+        return text.replace("\r\n", "\n").replace("\n", "\r\n")
+    return text

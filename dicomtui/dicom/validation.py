@@ -17,6 +17,11 @@ class InvalidValue(ValueError):
     """A value a user entered is not acceptable; str() is the explanation."""
 
 
+def _ascii_digits(text: str) -> bool:
+    # str.isdigit() is also true for '²' and other scripts' digits, which int() then refuses.
+    return text.isascii() and text.isdigit()
+
+
 def check_ae_title(value: str) -> str:
     """Return the AE title without insignificant leading/trailing spaces.
 
@@ -51,13 +56,15 @@ def check_port(value: object) -> int:
         raise InvalidValue(f"the port must be a whole number from 1 to 65535, not {value!r}")
     if isinstance(value, str):
         text = value.strip()
-        if not text.isdigit():
+        if not _ascii_digits(text):
             raise InvalidValue(f"the port must be a whole number from 1 to 65535, not {value!r}")
         value = int(text)
     if not isinstance(value, int):
         raise InvalidValue(f"the port must be a whole number from 1 to 65535, not {value!r}")
     if not 1 <= value <= 65535:
-        raise InvalidValue(f"the port {value} is out of range; use a number from 1 to 65535 (DICOM often uses 104 or 11112)")
+        raise InvalidValue(
+            f"the port {value} is out of range; use a number from 1 to 65535 (DICOM often uses 104 or 11112)"
+        )
     return value
 
 
@@ -110,16 +117,16 @@ def check_node_name(value: str, existing: list[str] | tuple[str, ...] = ()) -> s
     return name
 
 
-def check_timeout(value: object, what: str = "timeout") -> float:
-    """Return a positive number of seconds."""
+def check_timeout(value: object, what: str = "the timeout") -> float:
+    """Return a positive number of seconds; `what` names the value in messages ("--timeout")."""
     if isinstance(value, bool):
-        raise InvalidValue(f"the {what} must be a number of seconds, not {value!r}")
+        raise InvalidValue(f"{what} must be a number of seconds, not {value!r}")
     try:
         seconds = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise InvalidValue(f"the {what} must be a number of seconds, not {value!r}") from None
+        raise InvalidValue(f"{what} must be a number of seconds, not {value!r}") from None
     if not 0 < seconds <= 3600 or seconds != seconds:
-        raise InvalidValue(f"the {what} must be more than 0 and at most 3600 seconds, not {value!r}")
+        raise InvalidValue(f"{what} must be more than 0 and at most 3600 seconds, not {value!r}")
     return seconds
 
 
@@ -128,7 +135,7 @@ def check_max_pdu(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InvalidValue(f"the maximum PDU size must be a whole number of bytes, not {value!r}")
     if isinstance(value, str):
-        if not value.strip().isdigit():
+        if not _ascii_digits(value.strip()):
             raise InvalidValue(f"the maximum PDU size must be a whole number of bytes, not {value!r}")
         value = int(value)
     if value != 0 and not 4096 <= value <= 0xFFFFFFFF:

