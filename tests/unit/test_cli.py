@@ -7,88 +7,16 @@ depend on each other are started together (see `_run_all`) to keep the module fa
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
-import subprocess
-import sys
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from dicomtui.config import ConfigFile, Node
 from dicomtui.store.echo_log import EchoLog
 
-TIMEOUT = 60
-
-
-@dataclass
-class Home:
-    """A sandbox: XDG folders and the environment that points at them."""
-
-    root: Path
-
-    @property
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k != "DICOMTUI_CONFIG"}
-        env["XDG_CONFIG_HOME"] = str(self.root / "config")
-        env["XDG_DATA_HOME"] = str(self.root / "data")
-        env["PYTHONIOENCODING"] = "utf-8"
-        return env
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config" / "dicomtui" / "config.toml"
-
-    @property
-    def state(self) -> Path:
-        return self.root / "data" / "dicomtui" / "state.sqlite3"
-
-
-@dataclass
-class Run:
-    args: tuple[str, ...]
-    code: int
-    out: str
-    err: str
-
-    def __str__(self) -> str:  # shown by pytest when an assertion fails
-        return f"dicomtui {' '.join(self.args)} -> {self.code}\n--- stdout\n{self.out}--- stderr\n{self.err}"
-
-
-def _start(home: Home, args, extra_env: dict[str, str] | None = None) -> tuple[tuple[str, ...], subprocess.Popen]:
-    env = home.env | (extra_env or {})
-    proc = subprocess.Popen([sys.executable, "-m", "dicomtui", *args], env=env, cwd=home.root,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, encoding="utf-8")
-    return tuple(args), proc
-
-
-def _finish(started) -> Run:
-    args, proc = started
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-    return Run(args, proc.returncode, out, err)
-
-
-def run(home: Home, *args: str, env: dict[str, str] | None = None) -> Run:
-    return _finish(_start(home, args, env))
-
-
-def _run_all(home: Home, cases: dict[str, tuple], env: dict[str, str] | None = None) -> dict[str, Run]:
-    """Start every case at once, then collect: for runs that do not change anything."""
-    started = {key: _start(home, args, env) for key, args in cases.items()}
-    return {key: _finish(s) for key, s in started.items()}
-
-
-@pytest.fixture
-def home(tmp_path) -> Home:
-    return Home(tmp_path)
+from ..cli_runner import Home, Run, finish, run, run_all, start
 
 
 def _free_port() -> int:
@@ -129,7 +57,7 @@ def _write_config(home: Home, text: str) -> bytes:
 
 
 def test_no_config_file_yet(home):
-    runs = _run_all(home, {
+    runs = run_all(home, {
         "json": ("nodes", "list", "--json"),
         "path": ("config", "path"),
         "validate": ("config", "validate"),
@@ -155,7 +83,7 @@ def test_nodes_add_list_show_remove(home):
     assert r.code == 0 and "ORTHANC@[::1]:4242" in r.out, r
     assert home.config.is_file()
 
-    runs = _run_all(home, {
+    runs = run_all(home, {
         "json": ("nodes", "list", "--json"),
         "text": ("nodes", "list"),
         "show-json": ("nodes", "show", "PACS", "--json"),  # any case finds the node
@@ -191,15 +119,15 @@ def test_config_option_before_and_after_the_subcommand_and_env(home):
     ConfigFile(other).add_node(Node("remote", "REMOTE", "10.1.1.1", 104))
     f = str(other)
     started = {
-        "first": _start(home, ("--config", f, "nodes", "list", "--json")),
-        "middle": _start(home, ("nodes", "--config", f, "show", "remote", "--json")),
-        "last": _start(home, ("config", "validate", "--config", f)),
-        "path": _start(home, ("--config", f, "config", "path")),
-        "env": _start(home, ("config", "path"), {"DICOMTUI_CONFIG": f}),
-        "override": _start(home, ("config", "path", "--config", str(home.root / "x.toml")),
+        "first": start(home, ("--config", f, "nodes", "list", "--json")),
+        "middle": start(home, ("nodes", "--config", f, "show", "remote", "--json")),
+        "last": start(home, ("config", "validate", "--config", f)),
+        "path": start(home, ("--config", f, "config", "path")),
+        "env": start(home, ("config", "path"), {"DICOMTUI_CONFIG": f}),
+        "override": start(home, ("config", "path", "--config", str(home.root / "x.toml")),
                            {"DICOMTUI_CONFIG": f}),
     }
-    runs = {key: _finish(s) for key, s in started.items()}
+    runs = {key: finish(s) for key, s in started.items()}
     for r in runs.values():
         assert r.code == 0 and r.err == "", r
     assert [n["name"] for n in json.loads(runs["first"].out)] == ["remote"], runs["first"]
@@ -230,7 +158,7 @@ BAD_INPUT = {
 def bad_input_runs(tmp_path_factory):
     home = Home(tmp_path_factory.mktemp("bad-input"))
     original = _write_config(home, '[[nodes]]\nname = "pacs"\nae_title = "PACS"\nhost = "10.0.0.5"\nport = 104\n')
-    runs = _run_all(home, {key: args for key, (args, _) in BAD_INPUT.items()})
+    runs = run_all(home, {key: args for key, (args, _) in BAD_INPUT.items()})
     return home, original, runs
 
 
@@ -294,7 +222,7 @@ def broken_runs(tmp_path_factory):
     home = Home(tmp_path_factory.mktemp("broken"))
     original = _write_config(home, BROKEN)
     cases = dict(BROKEN_COMMANDS, validate=("config", "validate"))
-    return home, original, _run_all(home, cases)
+    return home, original, run_all(home, cases)
 
 
 @pytest.mark.parametrize("case", list(BROKEN_COMMANDS))
@@ -338,7 +266,7 @@ def test_unreadable_configs_exit_2_without_traceback(home):
     folder = home.root / "folder"
     folder.mkdir()
     before = {p: p.read_bytes() for p in (syntax, latin1)}
-    runs = _run_all(home, {
+    runs = run_all(home, {
         "syntax-add": ("nodes", "add", "b", "B@h:1", "--config", str(syntax)),
         "latin1-validate": ("config", "validate", "--config", str(latin1)),
         "folder-add": ("--config", str(folder), "nodes", "add", "b", "B@h:1"),
@@ -380,7 +308,7 @@ def test_add_after_removing_the_last_node(home):
 def test_echo_to_a_closed_port(home):
     port = _free_port()
     target = f"ECHO@127.0.0.1:{port}"
-    runs = _run_all(home, {"json": ("echo", target, "--json"), "text": ("echo", target, "--timeout", "5")})
+    runs = run_all(home, {"json": ("echo", target, "--json"), "text": ("echo", target, "--timeout", "5")})
 
     r = runs["json"]
     assert r.code == 3, r
@@ -410,7 +338,7 @@ def test_echo_to_a_node_records_the_result(home):
     assert r.out == f"C-ECHO ECHO@127.0.0.1:{port} from DICOMTUI\n"
     assert len(r.err.splitlines()) == 1 and "refused" in r.err and "Traceback" not in r.err, r
 
-    runs = _run_all(home, {"show": ("nodes", "show", "dead", "--json"), "list": ("nodes", "list")})
+    runs = run_all(home, {"show": ("nodes", "show", "dead", "--json"), "list": ("nodes", "list")})
     for r in runs.values():
         assert r.code == 0 and r.err == "", r
     last = json.loads(runs["show"].out)["last_echo"]
