@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+
 from .. import paths
 from ..config import ConfigFile
 from ..store.echo_log import EchoLog
@@ -12,4 +16,18 @@ def run_tui(config_path: str | None = None) -> int:
 
     app = DicomtuiApp(ConfigFile(paths.config_file(config_path)), EchoLog(paths.state_db()))
     app.run()
-    return app.return_code or 0
+    code = app.return_code or 0
+    if _threads_still_waiting():
+        # A worker can still be waiting for a node that does not answer (up to its timeout),
+        # and threads cannot be cancelled. The user asked to quit: the terminal is already
+        # restored and every write the app makes is a committed transaction or an atomic
+        # rename, so leaving now loses nothing.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _threads_still_waiting() -> bool:
+    main = threading.main_thread()
+    return any(t.is_alive() and not t.daemon and t is not main for t in threading.enumerate())

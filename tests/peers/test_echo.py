@@ -151,3 +151,31 @@ def test_cancel_stops_between_echoes(storescp):
     result = echo(node(storescp.ae_title, storescp.port), "DICOMTUI", count=100, cancel=cancel,
                   on_reply=lambda n, rtt: cancel.set() if n == 2 else None)
     assert not result.ok and result.failure == "cancelled" and len(result.rtt_ms) == 2
+
+
+def test_echo_pool_runs_a_few_at_a_time_and_reports_each(storescp, silent_peer):
+    import threading
+
+    from dicomtui.engine.echo_pool import EchoPool
+
+    done: list[tuple[str, bool]] = []
+    finished = threading.Event()
+    nodes = [node("SILENT", silent_peer.port, timeout=1.0)] + [
+        Node(name=f"live{i}", ae_title=storescp.ae_title, host=HOST, port=storescp.port) for i in range(5)
+    ]
+
+    def on_done(n, result):
+        done.append((n.name, result.ok))
+        if len(done) == len(nodes):
+            finished.set()
+
+    pool = EchoPool(on_done, parallel=2)
+    started = time.monotonic()
+    for n in nodes:
+        pool.submit(n, "DICOMTUI")
+    assert finished.wait(10)
+    # The hung node holds one thread; the other serves the five live nodes meanwhile.
+    assert [name for name, ok in done[:5]] == [f"live{i}" for i in range(5)]
+    assert done[5] == (nodes[0].name, False)
+    assert time.monotonic() - started < 1.9
+    assert pool.thread_count == 2

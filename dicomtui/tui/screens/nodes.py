@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from functools import partial
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ from textual.widgets import DataTable, Static
 
 from ...config import ConfigError, Node
 from ...dicom.validation import InvalidValue
+from ...engine.echo_pool import EchoPool
 from ...store.echo_log import EchoRecord
 
 if TYPE_CHECKING:
@@ -25,10 +25,6 @@ from ..messages import EchoFinished
 from .confirm import ConfirmScreen
 from .node_form import NodeFormScreen
 from .section import SectionScreen
-
-# Echo-all against many nodes: enough parallelism that dead nodes do not hold up the
-# living, few enough that 2 cores are not swamped (PYNETDICOM.md: >4 associations hurt).
-ECHO_PARALLEL = 4
 
 COLUMNS = [("name", "Name"), ("ae_title", "AE title"), ("host", "Host"), ("port", "Port"),
            ("echo", "Last echo"), ("description", "Description")]
@@ -62,7 +58,7 @@ class NodesScreen(SectionScreen):
         self._pending: set[str] = set()
         self._batch: set[str] | None = None
         self._batch_results: list[EchoResult] = []
-        self._limit = threading.BoundedSemaphore(ECHO_PARALLEL)
+        self._pool = EchoPool(self._echo_done)
 
     # -- layout -----------------------------------------------------------------
     def compose_body(self) -> ComposeResult:
@@ -223,17 +219,10 @@ class NodesScreen(SectionScreen):
             return
         self._pending.add(node.name)
         self._update_row(node.name)
-        self.run_worker(
-            partial(self._echo_worker, node, self._config.local.ae_title),
-            thread=True, group="echo", exit_on_error=False, description=f"C-ECHO {node.name}",
-        )
+        self._pool.submit(node, self._config.local.ae_title)
 
-    def _echo_worker(self, node: Node, calling_ae: str) -> None:
-        """Runs in a thread: the network call and the SQLite write stay off the UI loop."""
-        from ...engine.echo import echo
-
-        with self._limit:
-            result = echo(node, calling_ae)
+    def _echo_done(self, node: Node, result: EchoResult) -> None:
+        """Runs in the pool's thread: the SQLite write stays off the UI loop too."""
         try:
             record = self.app.echo_log.record_result(node.name, result)
         except (sqlite3.Error, OSError):
