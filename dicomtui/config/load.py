@@ -21,6 +21,7 @@ from ..dicom.validation import (
 )
 from .model import Config, LocalAE, Node
 from .problems import LineFinder, Problem
+from .receiver_options import check_receiver
 
 LOCAL_KEYS = {"ae_title", "port", "bind", "storage"}
 NODE_KEYS = {"name", "ae_title", "host", "port", "description", "timeout", "dimse_timeout", "max_pdu"}
@@ -93,7 +94,8 @@ def check_document(data: dict[str, Any], lines: LineFinder) -> tuple[Config, lis
     notes: list[Problem] = []
     local = _check_local(data.get("local", {}), lines, problems, notes)
     nodes = _check_nodes(data.get("nodes", []), lines, problems, notes)
-    return Config(local=local, nodes=nodes), problems, notes
+    receiver = check_receiver(data.get("receiver", {}), lines, problems, notes)
+    return Config(local=local, nodes=nodes, receiver=receiver), problems, notes
 
 
 def _check_local(raw: Any, lines: LineFinder, problems: list[Problem], notes: list[Problem]) -> LocalAE:

@@ -43,9 +43,22 @@ class Node:
 
 
 @dataclass
+class ReceiverOptions:
+    """[receiver]: how the Storage and Query/Retrieve SCP behaves."""
+
+    accept: str | tuple[str, ...] = "any"  # "any", "nodes" (configured nodes only) or a list of AE titles
+    max_associations: int = 8
+    duplicates: str = "keep-newest"  # a re-sent SOP Instance UID replaces the old copy; or "keep-first"
+    min_free_mb: int = 500  # below this much free space, answer Out of Resources (0xA700)
+    max_pdu: int = 262_144
+    fsync: bool = True
+
+
+@dataclass
 class Config:
     local: LocalAE = field(default_factory=LocalAE)
     nodes: list[Node] = field(default_factory=list)
+    receiver: ReceiverOptions = field(default_factory=ReceiverOptions)
 
     def node(self, name: str) -> Node | None:
         """The node with this name; names compare without regard to case."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 
 from ..config import ConfigFile
 from ..store.echo_log import EchoLog
+from .receiver_feed import ReceiverFeed
 from .screens.config_problems import ConfigProblemsScreen
 from .screens.help import HelpScreen
 from .sections import sections
@@ -36,10 +38,14 @@ class DicomtuiApp(App):
         *_section_bindings(),
     ]
 
-    def __init__(self, config_file: ConfigFile, echo_log: EchoLog) -> None:
+    def __init__(self, config_file: ConfigFile, echo_log: EchoLog, *, receiver: bool = True) -> None:
         super().__init__()
         self.config_file = config_file
         self.echo_log = echo_log
+        self.receiver = None  # engine.receiver.Receiver once started
+        self.receiver_error: str | None = None
+        self.receiver_feed = ReceiverFeed()
+        self._autostart_receiver = receiver
 
     def on_mount(self) -> None:
         for section in sections():
@@ -47,6 +53,32 @@ class DicomtuiApp(App):
         self.switch_mode(sections()[0].id)
         if self.config_file.problems:
             self.call_after_refresh(self._show_problems)
+        elif self._autostart_receiver:
+            self.start_receiver()
+
+    # -- the receiver: owned here, so switching screens never stops it ---------------------
+    @work(thread=True, group="receiver", exclusive=True, exit_on_error=False, description="start the receiver")
+    def start_receiver(self) -> None:
+        from ..engine.receiver import Receiver, ReceiverStartError, settings_from_config
+
+        if self.receiver is not None and self.receiver.running:
+            return
+        receiver = Receiver(settings_from_config(self.config_file.config))
+        receiver.subscribe(self.receiver_feed)
+        try:
+            receiver.start()
+        except ReceiverStartError as exc:
+            self.receiver_error = str(exc)
+            self.call_from_thread(self.notify, str(exc), title="Receiver not started", severity="error",
+                                  timeout=10)
+            return
+        self.receiver, self.receiver_error = receiver, None
+
+    @work(thread=True, group="receiver", exclusive=True, exit_on_error=False, description="stop the receiver")
+    def stop_receiver(self) -> None:
+        if self.receiver is not None:
+            self.receiver.stop()
+            self.receiver_error = "stopped; press s to start"
 
     def _show_problems(self) -> None:
         self.push_screen(ConfigProblemsScreen(self.config_file.path, self.config_file.problems),

@@ -17,6 +17,9 @@ def run_tui(config_path: str | None = None) -> int:
     app = DicomtuiApp(ConfigFile(paths.config_file(config_path)), EchoLog(paths.state_db()))
     app.run()
     code = app.return_code or 0
+    if app.receiver is not None:
+        # Instances in flight are finished (or given up after a grace period) before we go.
+        app.receiver.stop(grace=10)
     if _threads_still_waiting():
         # A worker can still be waiting for a node that does not answer (up to its timeout),
         # and threads cannot be cancelled. The user asked to quit: the terminal is already

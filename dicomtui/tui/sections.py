@@ -22,7 +22,9 @@ class Section:
 
 def sections() -> list[Section]:
     from .screens.nodes import NodesScreen
+    from .screens.receiver import ReceiverScreen
 
     return [
         Section("nodes", "Nodes", "1", NodesScreen),
+        Section("receiver", "Receiver", "2", ReceiverScreen),
     ]

@@ -55,7 +55,7 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., D
         log = EchoLog(tmp_path / "state.sqlite3")
         for record in records:
             log.record(**record)
-        return DicomtuiApp(ConfigFile(path), log)
+        return DicomtuiApp(ConfigFile(path), log, receiver=False)
 
     yield make
     monkeypatch.delenv("TZ")

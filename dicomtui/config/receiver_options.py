@@ -1,0 +1,72 @@
+"""Reading the [receiver] table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..dicom.validation import InvalidValue, check_ae_title, check_max_pdu
+from .model import ReceiverOptions
+from .problems import LineFinder, Problem
+
+KEYS = {"accept", "max_associations", "duplicates", "min_free_mb", "max_pdu", "fsync"}
+DUPLICATE_POLICIES = ("keep-newest", "keep-first")
+
+
+def check_receiver(raw: Any, lines: LineFinder, problems: list[Problem], notes: list[Problem]) -> ReceiverOptions:
+    options = ReceiverOptions()
+    if not isinstance(raw, dict):
+        problems.append(Problem("'receiver' must be a table: write it as [receiver]", lines.key(None, "receiver")))
+        return options
+
+    def problem(key: str, message: str) -> None:
+        problems.append(Problem(f"[receiver] {key}: {message}", lines.key("receiver", key)))
+
+    checks = {
+        "accept": _accept,
+        "max_associations": lambda v: _whole(v, 1, 64, "simultaneous associations"),
+        "duplicates": _duplicates,
+        "min_free_mb": lambda v: _whole(v, 0, 10_000_000, "megabytes"),
+        "max_pdu": lambda v: check_max_pdu(v) if not isinstance(v, str) else _text_number(v),
+        "fsync": _bool,
+    }
+    for key, check in checks.items():
+        if key in raw:
+            try:
+                setattr(options, key, check(raw[key]))
+            except InvalidValue as exc:
+                problem(key, str(exc))
+    for key in raw.keys() - KEYS:
+        notes.append(Problem(f"[receiver] unknown key {key!r} is kept but not used", lines.key("receiver", key)))
+    return options
+
+
+def _accept(value: Any) -> str | tuple[str, ...]:
+    if value in ("any", "nodes"):
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return tuple(check_ae_title(v) for v in value)
+    raise InvalidValue('use "any", "nodes" (only the configured nodes) or a list of AE titles like ["CT1", "MR2"]')
+
+
+def _duplicates(value: Any) -> str:
+    if value in DUPLICATE_POLICIES:
+        return value
+    raise InvalidValue(f"use {' or '.join(repr(p) for p in DUPLICATE_POLICIES)}, not {value!r}")
+
+
+def _whole(value: Any, low: int, high: int, unit: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidValue(f"must be a whole number of {unit} without quotes, not {value!r}")
+    if not low <= value <= high:
+        raise InvalidValue(f"must be from {low} to {high} {unit}, not {value}")
+    return value
+
+
+def _text_number(value: str) -> int:
+    raise InvalidValue(f"write the number without quotes ({value!r} is text)")
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidValue(f"must be true or false, not {value!r}")
+    return value

@@ -1,0 +1,67 @@
+"""What the receiver accepts: Verification, every storage SOP class, Query/Retrieve.
+
+pynetdicom's acceptor picks, for each proposed context, the first transfer syntax of ITS
+OWN list that the sender proposed. Uncompressed syntaxes come first so that we never make
+a sender compress (lossy!) an image it offered uncompressed as well; compressed ones
+follow, so an instance offered only compressed is accepted and stored exactly as sent.
+"""
+
+from __future__ import annotations
+
+from pydicom import uid
+from pynetdicom import AE, AllStoragePresentationContexts
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    PatientRootQueryRetrieveInformationModelFind,
+    PatientRootQueryRetrieveInformationModelGet,
+    PatientRootQueryRetrieveInformationModelMove,
+    StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelGet,
+    StudyRootQueryRetrieveInformationModelMove,
+    Verification,
+)
+
+UNCOMPRESSED = [
+    uid.ExplicitVRLittleEndian,
+    uid.ImplicitVRLittleEndian,
+    uid.DeflatedExplicitVRLittleEndian,
+    uid.ExplicitVRBigEndian,
+]
+LOSSLESS = [
+    uid.JPEGLosslessSV1,
+    uid.JPEGLossless,
+    uid.JPEGLSLossless,
+    uid.JPEG2000Lossless,
+    uid.RLELossless,
+    uid.HTJ2KLossless,
+    uid.HTJ2KLosslessRPCL,
+]
+LOSSY = [
+    uid.JPEGBaseline8Bit,
+    uid.JPEGExtended12Bit,
+    uid.JPEGLSNearLossless,
+    uid.JPEG2000,
+    uid.HTJ2K,
+    uid.MPEG2MPML,
+    uid.MPEG2MPHL,
+    uid.MPEG4HP41,
+    uid.MPEG4HP41BD,
+]
+STORAGE_TRANSFER_SYNTAXES = UNCOMPRESSED + LOSSLESS + LOSSY
+
+QUERY_RETRIEVE = [
+    PatientRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelFind,
+    PatientRootQueryRetrieveInformationModelMove,
+    StudyRootQueryRetrieveInformationModelMove,
+]
+GET = [PatientRootQueryRetrieveInformationModelGet, StudyRootQueryRetrieveInformationModelGet]
+
+
+def add_supported_contexts(ae: AE) -> None:
+    ae.add_supported_context(Verification, UNCOMPRESSED)
+    for context in AllStoragePresentationContexts:
+        # scp_role/scu_role: as a C-GET SCP we send these as sub-operations too.
+        ae.add_supported_context(context.abstract_syntax, STORAGE_TRANSFER_SYNTAXES,
+                                 scu_role=True, scp_role=True)
+    for abstract in QUERY_RETRIEVE + GET:
+        ae.add_supported_context(abstract, UNCOMPRESSED)

@@ -1,0 +1,111 @@
+"""The local archive's Query/Retrieve SCP: C-FIND, C-MOVE and C-GET over the index.
+
+Handlers are generators that pynetdicom drives; each checks `event.is_cancelled` between
+responses so a C-CANCEL stops the work at once.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING
+
+from pydicom import dcmread
+from pynetdicom import build_context, evt
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    PatientRootQueryRetrieveInformationModelFind,
+    PatientRootQueryRetrieveInformationModelGet,
+    PatientRootQueryRetrieveInformationModelMove,
+)
+
+from ..archive.query import QueryError, find, instances_for
+from .events import ReceiverProblem
+
+if TYPE_CHECKING:
+    from .service import Receiver
+
+PATIENT_ROOT = {
+    PatientRootQueryRetrieveInformationModelFind,
+    PatientRootQueryRetrieveInformationModelGet,
+    PatientRootQueryRetrieveInformationModelMove,
+}
+CANCELLED = 0xFE00
+PENDING = 0xFF00
+IDENTIFIER_DOES_NOT_MATCH = 0xA900
+UNABLE_TO_PROCESS = 0xC001
+MAX_CONTEXTS = 128
+
+
+def _model(event: evt.Event) -> str:
+    return "patient" if event.request.AffectedSOPClassUID in PATIENT_ROOT else "study"
+
+
+def query_retrieve_handlers(receiver: Receiver) -> list:
+    def on_find(event: evt.Event):
+        try:
+            identifier = event.identifier
+            for match in find(receiver.index, identifier, _model(event)):
+                if event.is_cancelled:
+                    yield CANCELLED, None
+                    return
+                yield PENDING, match
+        except QueryError as exc:
+            receiver._emit(ReceiverProblem(f"C-FIND from {event.assoc.requestor.ae_title} refused: {exc}"))
+            yield IDENTIFIER_DOES_NOT_MATCH, None
+
+    def on_move(event: evt.Event):
+        destination_ae = str(event.move_destination).strip()
+        node = next((n for n in receiver.settings.nodes if n.ae_title == destination_ae), None)
+        if node is None:
+            receiver._emit(ReceiverProblem(
+                f"C-MOVE from {event.assoc.requestor.ae_title} to {destination_ae!r} refused (0xA801): that "
+                "AE title is not one of our nodes; add it with its host and port to move there"))
+            yield None, None
+            return
+        try:
+            refs = instances_for(receiver.index, event.identifier, _model(event))
+        except QueryError as exc:
+            receiver._emit(ReceiverProblem(f"C-MOVE from {event.assoc.requestor.ae_title} refused: {exc}"))
+            yield node.host, node.port
+            yield IDENTIFIER_DOES_NOT_MATCH, None
+            return
+        yield node.host, node.port, {"contexts": _contexts(refs), "evt_handlers": [(evt.EVT_CONN_OPEN, _nodelay)]}
+        yield len(refs)
+        yield from _send(refs, event)
+
+    def on_get(event: evt.Event):
+        try:
+            refs = instances_for(receiver.index, event.identifier, _model(event))
+        except QueryError as exc:
+            receiver._emit(ReceiverProblem(f"C-GET from {event.assoc.requestor.ae_title} refused: {exc}"))
+            yield 0
+            yield IDENTIFIER_DOES_NOT_MATCH, None
+            return
+        yield len(refs)
+        yield from _send(refs, event)
+
+    return [(evt.EVT_C_FIND, on_find), (evt.EVT_C_MOVE, on_move), (evt.EVT_C_GET, on_get)]
+
+
+def _send(refs, event: evt.Event):
+    for ref in refs:
+        if event.is_cancelled:
+            yield CANCELLED, None
+            return
+        try:
+            # pynetdicom's retrieve SCPs take Datasets, not paths: one instance in memory at a time.
+            yield PENDING, dcmread(ref.path)
+        except OSError:
+            yield UNABLE_TO_PROCESS, None
+            return
+
+
+def _contexts(refs) -> list:
+    """One presentation context per SOP class and transfer syntax actually sent."""
+    pairs = sorted({(ref.sop_class_uid, ref.transfer_syntax) for ref in refs})
+    return [build_context(sop_class, syntax) for sop_class, syntax in pairs[:MAX_CONTEXTS]]
+
+
+def _nodelay(event: evt.Event) -> None:
+    sock = event.assoc.dul.socket
+    if sock is not None and sock.socket is not None:
+        sock.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -1,0 +1,287 @@
+"""The receiver: a Storage SCP and the local archive's Query/Retrieve SCP on one AE.
+
+One object owns the listening socket and everything it receives. The app or `dicomtui
+serve` starts and stops it; anything that wants to watch subscribes to its events, which
+are delivered in pynetdicom's threads (a face hands them on to its own thread).
+"""
+
+from __future__ import annotations
+
+import errno
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pynetdicom import AE, evt
+from pynetdicom.association import Association
+
+from ...store.archive_index import ArchiveIndex, Received
+from .contexts import add_supported_contexts
+from .events import (
+    AssociationClosed,
+    AssociationOpened,
+    InstanceRefused,
+    InstanceStored,
+    ReceiverEvent,
+    ReceiverProblem,
+)
+from .settings import ReceiverSettings
+from .spool import INCOMING, Spool, install, sweep
+from .storing import place, read_header, relative_path
+
+OUT_OF_RESOURCES = 0xA700
+CANNOT_UNDERSTAND = 0xC000
+
+
+class ReceiverStartError(Exception):
+    """The receiver could not start; str() says why in words."""
+
+
+@dataclass
+class _Association:
+    id: int
+    calling_ae: str
+    peer: str
+    started: float = field(default_factory=time.monotonic)
+    instances: int = 0
+    bytes: int = 0
+    spool: Spool | None = None  # the instance being received right now
+
+
+@dataclass
+class Counters:
+    started_at: float = 0.0
+    associations: int = 0
+    instances: int = 0
+    bytes: int = 0
+    refused: int = 0
+
+
+class Receiver:
+    def __init__(self, settings: ReceiverSettings):
+        self.settings = settings
+        self.storage = settings.storage
+        self.incoming = settings.storage / INCOMING
+        self.index: ArchiveIndex | None = None
+        self.counters = Counters()
+        self._listeners: list[Callable[[ReceiverEvent], None]] = []
+        self._ae: AE | None = None
+        self._server = None
+        self._associations: dict[Association, _Association] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    # -- watching --------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[ReceiverEvent], None]) -> None:
+        self._listeners.append(listener)
+
+    def _emit(self, event: ReceiverEvent) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def active(self) -> list[_Association]:
+        with self._lock:
+            return list(self._associations.values())
+
+    # -- start and stop ----------------------------------------------------------------
+    def start(self) -> None:
+        settings = self.settings
+        try:
+            self.storage.mkdir(parents=True, exist_ok=True)
+            swept = sweep(self.incoming)
+        except OSError as exc:
+            raise ReceiverStartError(f"cannot use the storage folder {self.storage}: {exc.strerror}") from None
+        if swept:
+            self._emit(ReceiverProblem(f"removed {swept} partial file(s) left by an earlier run in {self.incoming}"))
+        self.index = ArchiveIndex(self.storage)
+        install()
+        ae = AE(ae_title=settings.ae_title)
+        ae.dicomtui_receiver = self  # found by the spool factory from pynetdicom's threads
+        add_supported_contexts(ae)
+        ae.maximum_associations = settings.max_associations
+        ae.maximum_pdu_size = settings.max_pdu
+        ae.require_called_aet = True
+        ae.require_calling_aet = settings.allowed_calling_aes()
+        ae.network_timeout = 120
+        ae.dimse_timeout = 120
+        handlers = [
+            (evt.EVT_CONN_OPEN, self._on_connection),
+            (evt.EVT_ACCEPTED, self._on_accepted),
+            (evt.EVT_REJECTED, self._on_rejected),
+            (evt.EVT_CONN_CLOSE, self._on_closed),
+            (evt.EVT_C_STORE, self._on_store),
+            *self._qr_handlers(),
+        ]
+        try:
+            self._server = ae.start_server((settings.bind, settings.port), block=False, evt_handlers=handlers)
+        except OSError as exc:
+            raise ReceiverStartError(_explain_bind_error(exc, settings.bind, settings.port)) from None
+        self._ae = ae
+        self.counters = Counters(started_at=time.time())
+
+    def _qr_handlers(self) -> list:
+        from .qr import query_retrieve_handlers
+
+        return query_retrieve_handlers(self)
+
+    def stop(self, grace: float = 30.0) -> None:
+        """Stop accepting, let instances in flight finish (up to `grace` seconds), then close."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            with self._lock:
+                busy = [a for a in self._associations.values() if a.spool is not None]
+                left = list(self._associations)
+            if not left or not busy:
+                break
+            time.sleep(0.05)
+        for assoc in left:
+            assoc.abort()
+        if self._ae is not None:
+            self._ae.shutdown()
+
+    # -- association life -----------------------------------------------------------------
+    def _on_connection(self, event: evt.Event) -> None:
+        sock = event.assoc.dul.socket
+        raw = sock.socket if sock else None
+        if raw is not None:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _limit_pdu_length(sock, self.settings.pdu_limit, self._emit, event.address)
+
+    def _on_accepted(self, event: evt.Event) -> None:
+        assoc = event.assoc
+        record = _Association(next(self._ids), assoc.requestor.ae_title,
+                              f"{assoc.requestor.address}:{assoc.requestor.port}")
+        with self._lock:
+            self._associations[assoc] = record
+        self.counters.associations += 1
+        self._emit(AssociationOpened(record.id, record.calling_ae, assoc.acceptor.ae_title, record.peer))
+
+    def _on_rejected(self, event: evt.Event) -> None:
+        assoc = event.assoc
+        self._emit(AssociationClosed(next(self._ids), "rejected", 0, 0, 0.0,
+                                     f"{assoc.requestor.ae_title} from {assoc.requestor.address} "
+                                     f"called {assoc.requestor.primitive.called_ae_title if assoc.requestor.primitive else '?'}"))
+
+    def _on_closed(self, event: evt.Event) -> None:
+        assoc = event.assoc
+        with self._lock:
+            record = self._associations.pop(assoc, None)
+        if record is None:
+            return
+        if record.spool is not None:
+            # The peer went away in the middle of an instance: nothing of it may remain.
+            record.spool.close()
+            Path(record.spool.name).unlink(missing_ok=True)
+        how = "aborted" if assoc.is_aborted else "released"
+        self._emit(AssociationClosed(record.id, how, record.instances, record.bytes,
+                                     time.monotonic() - record.started))
+
+    def spool_started(self, assoc: Association, spool: Spool) -> None:
+        with self._lock:
+            record = self._associations.get(assoc)
+            if record is not None:
+                record.spool = spool
+
+    # -- C-STORE ------------------------------------------------------------------------
+    def _on_store(self, event: evt.Event) -> int:
+        request = event.request
+        sop_instance = str(request.AffectedSOPInstanceUID)
+        with self._lock:
+            record = self._associations.get(event.assoc)
+        calling = record.calling_ae if record else event.assoc.requestor.ae_title
+        spool = getattr(request, "_dataset_file", None)  # pynetdicom keeps our Spool here
+        try:
+            if not isinstance(spool, Spool):
+                return self._refuse(record, calling, sop_instance, OUT_OF_RESOURCES,
+                                    "the receiver's spool was not used (another receiver in this process?)")
+            if spool.error:
+                return self._refuse(record, calling, sop_instance, OUT_OF_RESOURCES, spool.error)
+            temp = Path(spool.name)
+            try:
+                spool.flush()
+                ds = read_header(temp)
+            except Exception as exc:  # a data set pydicom cannot parse: refuse it, keep running
+                return self._refuse(record, calling, sop_instance, CANNOT_UNDERSTAND,
+                                    f"the data set could not be read: {exc}")
+            try:
+                if self.settings.fsync:
+                    spool.sync()
+                placed = place(temp, self.storage, relative_path(ds, sop_instance),
+                               self.settings.duplicates, self.settings.fsync)
+                size = (self.storage / placed.path).stat().st_size
+            except OSError as exc:
+                return self._refuse(record, calling, sop_instance, OUT_OF_RESOURCES,
+                                    f"cannot write to the storage folder: {exc.strerror or exc}")
+            self._index(ds, placed.path, size, event, calling)
+            if record is not None:
+                record.instances += 1
+                record.bytes += size
+            self.counters.instances += 1
+            self.counters.bytes += size
+            self._emit(InstanceStored(
+                record.id if record else 0, calling, str(request.AffectedSOPClassUID), sop_instance,
+                str(placed.path), size, str(ds.get("PatientName", "")), str(ds.get("StudyDescription", "")),
+                str(ds.get("Modality", "")), placed.duplicate,
+            ))
+            return 0x0000
+        finally:
+            if record is not None:
+                record.spool = None
+            if isinstance(spool, Spool):
+                spool.close()
+                Path(spool.name).unlink(missing_ok=True)
+
+    def _index(self, ds, path: Path, size: int, event: evt.Event, calling: str) -> None:
+        try:
+            self.index.add(ds, Received(path=path, size=size,
+                                        transfer_syntax=str(event.context.transfer_syntax),
+                                        calling_ae=calling,
+                                        peer=f"{event.assoc.requestor.address}:{event.assoc.requestor.port}",
+                                        received_at=time.time()))
+        except Exception as exc:  # the file is safe on disk; `dicomtui archive reindex` repairs the index
+            self._emit(ReceiverProblem(f"stored {path} but could not index it ({exc}); run 'dicomtui archive "
+                                       "reindex'"))
+
+    def _refuse(self, record: _Association | None, calling: str, sop_instance: str, status: int, reason: str) -> int:
+        self.counters.refused += 1
+        self._emit(InstanceRefused(record.id if record else 0, calling, sop_instance, status, reason))
+        return status
+
+
+def _limit_pdu_length(sock, limit: int, emit: Callable[[ReceiverEvent], None], address) -> None:
+    """Refuse a PDU longer than `limit` before reading it: pynetdicom would otherwise read
+    whatever length a peer announces into memory, even before association."""
+    receive = sock.recv
+
+    def bounded(bufsize: int) -> bytearray:
+        if bufsize > limit:
+            emit(ReceiverProblem(f"{address[0]} announced a PDU of {bufsize} bytes, over our limit of "
+                                 f"{limit}; the connection was closed"))
+            raise OSError(errno.EMSGSIZE, "PDU too large")
+        return receive(bufsize)
+
+    sock.recv = bounded
+
+
+def _explain_bind_error(exc: OSError, bind: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {port} is already in use on {bind}: another DICOM receiver (or another dicomtui) "
+                "is listening there; stop it or choose another port")
+    if exc.errno == errno.EACCES:
+        return (f"no permission to listen on port {port}: ports below 1024 need root or "
+                "CAP_NET_BIND_SERVICE; use a port such as 11112")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"{bind} is not an address of this machine; use 0.0.0.0 to listen on all addresses"
+    return f"cannot listen on {bind} port {port}: {exc.strerror}"

@@ -1,0 +1,101 @@
+"""Where an incoming C-STORE data set is written while it arrives.
+
+pynetdicom (with STORE_RECV_CHUNKED_DATASET) streams each data set into a
+NamedTemporaryFile in the system temp folder. We hand it a Spool instead: a file in the
+storage folder's '.incoming' (so the final rename never crosses file systems), that checks
+the free-space floor when an instance starts and survives a full disk, so the handler
+can answer 0xA700 "Out of resources" instead of pynetdicom aborting the association.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from pynetdicom import dimse_messages
+
+INCOMING = ".incoming"
+_system_factory = dimse_messages.NamedTemporaryFile
+
+
+class Spool:
+    def __init__(self, incoming: Path, min_free_bytes: int):
+        fd, name = tempfile.mkstemp(dir=incoming, prefix="rx-", suffix=".part")
+        self.name = name
+        self.file = self  # pynetdicom calls .file.flush() after each fragment
+        self.error: str | None = None
+        self._handle = os.fdopen(fd, "wb")
+        free = shutil.disk_usage(incoming).free
+        if free < min_free_bytes:
+            self.error = (f"only {free // 2**20} MB free in the storage folder, under the configured "
+                          f"floor of {min_free_bytes // 2**20} MB")
+
+    def write(self, data: Any) -> int:
+        if self.error is None:
+            try:
+                self._handle.write(data)
+            except OSError as exc:
+                self._fail(exc)
+        return len(data)
+
+    def flush(self) -> None:
+        if self.error is None:
+            try:
+                self._handle.flush()
+            except OSError as exc:
+                self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        # Keep reading the rest of the data set (pynetdicom must stay in step with the
+        # peer) but stop writing, and give the space back at once.
+        self.error = f"cannot write to the storage folder: {exc.strerror or exc}"
+        try:
+            self._handle.truncate(0)
+        except OSError:
+            pass
+
+    def sync(self) -> None:
+        """Make the bytes durable before the instance is renamed into the archive."""
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
+    def close(self) -> None:
+        try:
+            self._handle.close()
+        except OSError:
+            pass
+
+
+def _factory(*args: Any, **kwargs: Any):
+    """Replaces pynetdicom's NamedTemporaryFile: a Spool for our receivers' associations,
+    the ordinary temp file for anything else in the process (a C-GET as SCU, say)."""
+    dul = threading.current_thread()
+    receiver = getattr(getattr(getattr(dul, "assoc", None), "ae", None), "dicomtui_receiver", None)
+    if receiver is None:
+        return _system_factory(*args, **kwargs)
+    spool = Spool(receiver.incoming, receiver.settings.min_free_bytes)
+    receiver.spool_started(dul.assoc, spool)
+    return spool
+
+
+def install() -> None:
+    """Turn on chunked receiving through Spools (idempotent; affects this process)."""
+    from pynetdicom import _config
+
+    _config.STORE_RECV_CHUNKED_DATASET = True
+    dimse_messages.NamedTemporaryFile = _factory
+
+
+def sweep(incoming: Path) -> int:
+    """Remove what a crash or an abort left in '.incoming'; the count, for the log."""
+    incoming.mkdir(parents=True, exist_ok=True)
+    removed = 0
+    for leftover in incoming.iterdir():
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
+            removed += 1
+    return removed

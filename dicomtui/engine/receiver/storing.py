@@ -1,0 +1,68 @@
+"""Putting a received instance into the archive: safe names, duplicates, durable rename."""
+
+from __future__ import annotations
+
+import filecmp
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+
+def safe_component(value: object) -> str:
+    """A path component from a UID only if it is a well-formed UID of at most 64 characters;
+    anything else (names, '../..', '/etc/passwd', overlong values) becomes a stable hash."""
+    text = str(value or "").strip()
+    if _UID.match(text) and len(text) <= 64:
+        return text
+    return "x" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:24]
+
+
+def relative_path(ds: Dataset, sop_instance_uid: str) -> Path:
+    return Path(safe_component(ds.get("StudyInstanceUID")),
+                safe_component(ds.get("SeriesInstanceUID")),
+                safe_component(sop_instance_uid) + ".dcm")
+
+
+@dataclass(frozen=True)
+class Placed:
+    path: Path  # relative to the storage folder
+    duplicate: str  # "", "replaced", "identical", "kept-first"
+
+
+def place(temp: Path, storage: Path, relative: Path, duplicates: str, fsync: bool) -> Placed:
+    """Move the finished temp file to its place; the temp file is gone afterwards either way."""
+    final = storage / relative
+    duplicate = ""
+    if final.exists():
+        if final.stat().st_size == temp.stat().st_size and filecmp.cmp(temp, final, shallow=False):
+            temp.unlink(missing_ok=True)
+            return Placed(relative, "identical")
+        if duplicates == "keep-first":
+            temp.unlink(missing_ok=True)
+            return Placed(relative, "kept-first")
+        duplicate = "replaced"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(temp, final)
+    if fsync:
+        _sync_dir(final.parent)
+    return Placed(relative, duplicate)
+
+
+def _sync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_header(path: Path) -> Dataset:
+    """The data set without its pixel data: cheap even for a 1 GiB instance."""
+    return dcmread(path, stop_before_pixels=True)

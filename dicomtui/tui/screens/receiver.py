@@ -1,0 +1,143 @@
+"""Receiver: is the Storage SCP listening, who is sending, and what arrived."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from .section import SectionScreen
+
+REFRESH_SECONDS = 0.25
+RECENT_ROWS = 500
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+class ReceiverScreen(SectionScreen):
+    SECTION_ID = "receiver"
+    HELP = ("The receiver is this machine as a DICOM node: a Storage SCP that writes what it receives "
+            "into the local archive, and a Query/Retrieve SCP that answers C-FIND, C-MOVE and C-GET on "
+            "it. Archives send here when a C-MOVE names our AE title. 'dicomtui serve' runs the same "
+            "receiver without a terminal.")
+    BINDINGS = [
+        Binding("s", "toggle", "Start/stop", id="receiver.toggle", tooltip="Start or stop listening"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._row = 0
+        self._problems: list[str] = []
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="rx-status")
+        associations: DataTable = DataTable(id="rx-associations", cursor_type="row")
+        for key, label in [("id", "#"), ("calling", "Calling AE"), ("peer", "Peer"), ("instances", "Instances"),
+                           ("bytes", "Received"), ("rate", "Rate")]:
+            associations.add_column(label, key=key)
+        yield associations
+        recent: DataTable = DataTable(id="rx-recent", cursor_type="row", zebra_stripes=True)
+        for key, label in [("time", "Time"), ("patient", "Patient"), ("study", "Study"), ("modality", "Mod"),
+                           ("size", "Size"), ("from", "From"), ("sop", "SOP class")]:
+            recent.add_column(label, key=key)
+        yield recent
+
+    def on_mount(self) -> None:
+        self.set_interval(REFRESH_SECONDS, self._tick)
+        self._tick()
+
+    def action_toggle(self) -> None:
+        if self.app.receiver is not None and self.app.receiver.running:
+            self.app.stop_receiver()
+        else:
+            self.app.start_receiver()
+
+    def _tick(self) -> None:
+        events = self.app.receiver_feed.drain()
+        with self.app.batch_update():
+            self._show_status()
+            self._show_associations()
+            self._add_recent(events)
+
+    def _show_status(self) -> None:
+        app = self.app
+        receiver = app.receiver
+        status = self.query_one("#rx-status", Static)
+        theme = app.current_theme
+        if receiver is None or not receiver.running:
+            reason = app.receiver_error or "stopped; press s to start"
+            text = Text.assemble(("● not listening: ", f"bold {theme.error or 'red'}"), reason)
+        else:
+            s = receiver.settings
+            counters = receiver.counters
+            up = time.time() - counters.started_at
+            text = Text.assemble(
+                ("● listening ", f"bold {theme.success or 'green'}"),
+                (f"{s.ae_title}@{s.bind}:{s.port}", "bold"), f"  → {s.storage}\n",
+                f"since start ({up / 60:.0f} min): {counters.associations} association(s), "
+                f"{counters.instances} instance(s), {_size(counters.bytes)}, {counters.refused} refused",
+            )
+        if self._problems:
+            text.append("\n" + self._problems[-1], style=theme.warning or "yellow")
+        status.update(text)
+
+    def _show_associations(self) -> None:
+        table = self.query_one("#rx-associations", DataTable)
+        receiver = self.app.receiver
+        active = receiver.active() if receiver is not None else []
+        wanted = {str(a.id): a for a in active}
+        for key in [str(k.value) for k in table.rows]:
+            if key not in wanted:
+                table.remove_row(key)
+        now = time.monotonic()
+        for key, a in wanted.items():
+            seconds = max(now - a.started, 1e-3)
+            cells = {"id": key, "calling": a.calling_ae, "peer": a.peer, "instances": str(a.instances),
+                     "bytes": _size(a.bytes), "rate": f"{_size(a.bytes / seconds)}/s"}
+            if key in table.rows:
+                for column, value in cells.items():
+                    if str(table.get_cell(key, column)) != value:
+                        table.update_cell(key, column, value)
+            else:
+                table.add_row(*cells.values(), key=key)
+
+    def _add_recent(self, events: list) -> None:
+        from ...engine.receiver import InstanceRefused, InstanceStored, ReceiverProblem
+
+        table = self.query_one("#rx-recent", DataTable)
+        at_end = table.cursor_row >= table.row_count - 1
+        rows = []
+        for event in events:
+            if isinstance(event, InstanceStored):
+                rows.append((time.strftime("%H:%M:%S"), event.patient, event.study, event.modality,
+                             _size(event.size), event.calling_ae, _sop_name(event.sop_class_uid)))
+            elif isinstance(event, InstanceRefused):
+                rows.append((time.strftime("%H:%M:%S"), Text("refused", style="bold red"),
+                             f"0x{event.status:04X} {event.reason}", "", "", event.calling_ae, ""))
+            elif isinstance(event, ReceiverProblem):
+                self._problems.append(event.message)
+        for row in rows[-RECENT_ROWS:]:
+            self._row += 1
+            table.add_row(*row, key=str(self._row))
+        excess = table.row_count - RECENT_ROWS
+        if excess > 0:
+            for key in list(table.rows)[:excess]:
+                table.remove_row(key)
+        if rows and at_end:
+            table.move_cursor(row=table.row_count - 1)
+
+
+def _sop_name(uid: str) -> str:
+    from pydicom.uid import UID
+
+    name = UID(uid).name
+    return name.removesuffix(" Storage") if name != uid else uid

@@ -1,0 +1,151 @@
+"""Receiving: dcmtk storescu into `dicomtui serve` versus into dcmtk storescp, same run.
+
+    python tests/bench/receive.py [--runs 3] [--no-big]
+
+200 instances of 512 KB, sent by dcmtk storescu with TCP_NODELAY=1, by one sender and by
+four at once; each receiver gets a fresh folder per run. Then the peak RSS of `dicomtui
+serve` while it receives one 1 GiB instance. Medians of wall time; needs dcmtk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STORESCP = "/usr/bin/storescp"
+STORESCU = "/usr/bin/storescu"  # by path: pynetdicom installs a 'storescu' of its own
+ENV = {**os.environ, "TCP_NODELAY": "1"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"receiver exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError("receiver did not start")
+
+
+def start(kind: str, folder: Path, port: int, tmp: Path) -> subprocess.Popen:
+    if kind == "storescp":
+        argv = [STORESCP, "--fork", "--aetitle", "BENCH", "-od", str(folder), str(port)]
+    else:
+        config = tmp / "bench.toml"
+        config.write_text("[receiver]\nmax_associations = 16\nmin_free_mb = 0\n" + os.environ.get("BENCH_RECEIVER", ""))
+        argv = [sys.executable, "-m", "dicomtui", "--config", str(config), "serve", "--ae", "BENCH",
+                "--port", str(port), "--bind", "127.0.0.1", "--storage", str(folder)]
+    env = {**ENV, "XDG_CONFIG_HOME": str(tmp / "c"), "XDG_DATA_HOME": str(tmp / "d")}
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, process)
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def send(port: int, groups: list[list[Path]]) -> float:
+    started = time.perf_counter()
+    senders = [subprocess.Popen([STORESCU, "-aec", "BENCH", "127.0.0.1", str(port), *map(str, files)],
+                                env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for files in groups]
+    for sender in senders:
+        _, err = sender.communicate()
+        if sender.returncode != 0:
+            raise RuntimeError(f"storescu failed: {err.decode()[-500:]}")
+    return time.perf_counter() - started
+
+
+def count_dcm(folder: Path) -> int:
+    return sum(1 for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
+               and ".incoming" not in p.parts and not p.name.endswith(".sqlite3")
+               and not p.name.endswith((".sqlite3-wal", ".sqlite3-shm")))
+
+
+def rss_peak_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def main() -> None:
+    from dicomtui.dicom.synthetic import make_instance_of_size
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-big", action="store_true", help="skip the 1 GiB instance")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dicomtui-bench-") as folder:
+        tmp = Path(folder)
+        source = tmp / "source"
+        source.mkdir()
+        files = []
+        for i in range(200):
+            path = source / f"{i:03}.dcm"
+            make_instance_of_size(512 * 1024, seed=7, index=i).save_as(path, enforce_file_format=True)
+            files.append(path)
+        total_mb = sum(p.stat().st_size for p in files) / 1e6
+        results: dict[tuple[str, int], list[float]] = {}
+        for _ in range(args.runs):
+            for senders in (1, 4):
+                groups = [files[i::senders] for i in range(senders)]
+                for kind in ("storescp", "dicomtui serve"):
+                    target = tmp / "received"
+                    shutil.rmtree(target, ignore_errors=True)
+                    target.mkdir()
+                    port = free_port()
+                    process = start(kind, target, port, tmp)
+                    try:
+                        seconds = send(port, groups)
+                    finally:
+                        stop(process)
+                    got = count_dcm(target)
+                    if got != len(files):
+                        raise RuntimeError(f"{kind} holds {got} of {len(files)} instances")
+                    results.setdefault((kind, senders), []).append(seconds)
+        print(f"200 instances of 512 KB ({total_mb:.0f} MB), dcmtk storescu with TCP_NODELAY=1, "
+              f"median of {args.runs} runs:")
+        for senders in (1, 4):
+            dcmtk = statistics.median(results[("storescp", senders)])
+            ours = statistics.median(results[("dicomtui serve", senders)])
+            print(f"  {senders} sender(s): storescp {total_mb / dcmtk:6.1f} MB/s, dicomtui serve "
+                  f"{total_mb / ours:6.1f} MB/s, ratio {dcmtk / ours:.2f}x of storescp's rate")
+        if not args.no_big:
+            big = tmp / "big.dcm"
+            make_instance_of_size(1 << 30, seed=9).save_as(big, enforce_file_format=True)
+            target = tmp / "received-big"
+            target.mkdir()
+            port = free_port()
+            process = start("dicomtui serve", target, port, tmp)
+            try:
+                seconds = send(port, [[big]])
+                peak = rss_peak_kib(process.pid)
+            finally:
+                stop(process)
+            print(f"  one 1 GiB instance: {seconds:.1f} s, peak RSS of dicomtui serve {peak / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
