@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..config.model import Node
+from .loading import import_engine
 
 if TYPE_CHECKING:
     from .echo import EchoResult
@@ -48,11 +49,21 @@ class EchoPool:
         return sum(1 for t in self._threads if getattr(t, "idle", False))
 
     def _work(self) -> None:
-        from .echo import echo  # pynetdicom is slow to import: only when the first echo runs
-
         me = threading.current_thread()
         while True:
             me.idle = True  # type: ignore[attr-defined]
             node, calling_ae = self._queue.get()
             me.idle = False  # type: ignore[attr-defined]
-            self._on_done(node, echo(node, calling_ae))
+            self._on_done(node, _echo_safely(node, calling_ae))
+
+
+def _echo_safely(node: Node, calling_ae: str) -> EchoResult:
+    """An echo whose failure, whatever it is, comes back as a result: a pool thread that died
+    would leave its node 'echoing' for ever."""
+    # pynetdicom is slow to import: only when the first echo runs, and never two threads at once.
+    echo_module = import_engine("dicomtui.engine.echo")
+    try:
+        return echo_module.echo(node, calling_ae)
+    except Exception as exc:  # a bug, not the network: say so instead of hanging
+        return echo_module.EchoResult(target=node.name, ok=False, error=f"internal error: {exc!r}",
+                                      failure="status")

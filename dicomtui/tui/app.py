@@ -7,6 +7,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from ..config import ConfigFile
+from ..engine.loading import import_engine
 from ..store.echo_log import EchoLog
 from .receiver_feed import ReceiverFeed
 from .screens.config_problems import ConfigProblemsScreen
@@ -59,17 +60,17 @@ class DicomtuiApp(App):
     # -- the receiver: owned here, so switching screens never stops it ---------------------
     @work(thread=True, group="receiver", exclusive=True, exit_on_error=False, description="start the receiver")
     def start_receiver(self) -> None:
-        from ..engine.receiver import Receiver, ReceiverStartError, settings_from_config
-
+        engine = import_engine("dicomtui.engine.receiver")
         if self.receiver is not None and self.receiver.running:
             return
-        receiver = Receiver(settings_from_config(self.config_file.config))
+        receiver = engine.Receiver(engine.settings_from_config(self.config_file.config))
         receiver.subscribe(self.receiver_feed)
         try:
             receiver.start()
-        except ReceiverStartError as exc:
-            self.receiver_error = str(exc)
-            self.call_from_thread(self.notify, str(exc), title="Receiver not started", severity="error",
+        except Exception as exc:  # ReceiverStartError says why in words; anything else is shown too
+            message = str(exc) if isinstance(exc, engine.ReceiverStartError) else f"internal error: {exc!r}"
+            self.receiver_error = message
+            self.call_from_thread(self.notify, message, title="Receiver not started", severity="error",
                                   timeout=10)
             return
         self.receiver, self.receiver_error = receiver, None

@@ -41,7 +41,7 @@ def test_quit_does_not_wait_for_a_hung_node(tmp_path, silent_peer):
         _wait_for(session, "echoing", timeout=5)
         deadline = time.monotonic() + 5
         while silent_peer.accepted == 0:  # the association request is waiting for its answer
-            assert time.monotonic() < deadline, "the app never connected to the node"
+            assert time.monotonic() < deadline, "the app never connected to the node:\n" + _pane(session)
             time.sleep(0.05)
         subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
         took = _wait_for(session, "EXITED-0", timeout=10)

@@ -11,23 +11,13 @@ from typing import TYPE_CHECKING
 
 from pydicom import dcmread
 from pynetdicom import build_context, evt
-from pynetdicom.sop_class import (  # type: ignore[attr-defined]
-    PatientRootQueryRetrieveInformationModelFind,
-    PatientRootQueryRetrieveInformationModelGet,
-    PatientRootQueryRetrieveInformationModelMove,
-)
 
-from ..archive.query import QueryError, find, instances_for
+from ..archive.query import QueryError, find, instances_for, model_of
 from .events import ReceiverProblem
 
 if TYPE_CHECKING:
     from .service import Receiver
 
-PATIENT_ROOT = {
-    PatientRootQueryRetrieveInformationModelFind,
-    PatientRootQueryRetrieveInformationModelGet,
-    PatientRootQueryRetrieveInformationModelMove,
-}
 CANCELLED = 0xFE00
 PENDING = 0xFF00
 IDENTIFIER_DOES_NOT_MATCH = 0xA900
@@ -36,14 +26,14 @@ MAX_CONTEXTS = 128
 
 
 def _model(event: evt.Event) -> str:
-    return "patient" if event.request.AffectedSOPClassUID in PATIENT_ROOT else "study"
+    return model_of(str(event.request.AffectedSOPClassUID))
 
 
 def query_retrieve_handlers(receiver: Receiver) -> list:
     def on_find(event: evt.Event):
         try:
             identifier = event.identifier
-            for match in find(receiver.index, identifier, _model(event)):
+            for match in find(receiver.index, identifier, _model(event), retrieve_ae=receiver.settings.ae_title):
                 if event.is_cancelled:
                     yield CANCELLED, None
                     return

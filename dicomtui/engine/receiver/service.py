@@ -170,9 +170,10 @@ class Receiver:
 
     def _on_rejected(self, event: evt.Event) -> None:
         assoc = event.assoc
+        called = assoc.acceptor.ae_title if assoc.requestor.primitive is None else (
+            assoc.requestor.primitive.called_ae_title)
         self._emit(AssociationClosed(next(self._ids), "rejected", 0, 0, 0.0,
-                                     f"{assoc.requestor.ae_title} from {assoc.requestor.address} "
-                                     f"called {assoc.requestor.primitive.called_ae_title if assoc.requestor.primitive else '?'}"))
+                                     f"{assoc.requestor.ae_title} from {assoc.requestor.address} called {called}"))
 
     def _on_closed(self, event: evt.Event) -> None:
         assoc = event.assoc

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ...config.model import Config, Node
 from ... import paths
+from ...config.model import Config, Node
 
 # Our largest accepted PDU; the hard limit on what a peer may announce is a little more,
 # and generous before association (an A-ASSOCIATE-RQ with 128 contexts is ~20 KB).

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Static
 from ...config import ConfigError, Node
 from ...dicom.validation import InvalidValue
 from ...engine.echo_pool import EchoPool
+from ...engine.loading import import_engine
 from ...store.echo_log import EchoRecord
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class NodesScreen(SectionScreen):
     def _warm_up_engine(self) -> None:
         """Import pynetdicom (and pydicom, numpy) after the first frame instead of before it:
         it is most of the start-up time, and the first echo would pay for it otherwise."""
-        import dicomtui.engine.echo  # noqa: F401
+        import_engine("dicomtui.engine.echo")
 
     @property
     def _config(self):

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from ...engine.loading import import_engine
 from .section import SectionScreen
 
 REFRESH_SECONDS = 0.25
@@ -111,8 +112,11 @@ class ReceiverScreen(SectionScreen):
                 table.add_row(*cells.values(), key=key)
 
     def _add_recent(self, events: list) -> None:
-        from ...engine.receiver import InstanceRefused, InstanceStored, ReceiverProblem
-
+        if not events:
+            return
+        kinds = import_engine("dicomtui.engine.receiver.events")  # loaded already: the receiver runs
+        InstanceRefused, InstanceStored, ReceiverProblem = (  # noqa: N806
+            kinds.InstanceRefused, kinds.InstanceStored, kinds.ReceiverProblem)
         table = self.query_one("#rx-recent", DataTable)
         at_end = table.cursor_row >= table.row_count - 1
         rows = []
