@@ -187,6 +187,14 @@ class ArchiveIndex:
         with self.connection(write=True) as conn:
             upsert(conn, record)
 
+    def add_many(self, items: list[tuple[Dataset, Received]]) -> None:
+        """`add` for several instances in one transaction (the receiver's writer batches them)."""
+        records = [record_from_dataset(ds, self._relative(r.path), r.size, r.transfer_syntax, r.calling_ae, r.peer,
+                                       r.received_at or time.time()) for ds, r in items]
+        with self.connection(write=True) as conn:
+            for record in records:
+                upsert(conn, record)
+
     def remove(self, sop_instance_uid: str) -> None:
         """Forget an instance (the file is not touched); parents left empty are removed."""
         with self.connection(write=True) as conn:

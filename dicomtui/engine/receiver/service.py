@@ -29,6 +29,7 @@ from .events import (
     ReceiverEvent,
     ReceiverProblem,
 )
+from .index_writer import IndexWriter
 from .settings import ReceiverSettings
 from .spool import INCOMING, Spool, install, sweep
 from .storing import place, read_header, relative_path
@@ -74,6 +75,7 @@ class Receiver:
         self._associations: dict[Association, _Association] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self._writer: IndexWriter | None = None
 
     # -- watching --------------------------------------------------------------------
     def subscribe(self, listener: Callable[[ReceiverEvent], None]) -> None:
@@ -102,6 +104,7 @@ class Receiver:
         if swept:
             self._emit(ReceiverProblem(f"removed {swept} partial file(s) left by an earlier run in {self.incoming}"))
         self.index = ArchiveIndex(self.storage)
+        self._writer = IndexWriter(self.index, lambda message: self._emit(ReceiverProblem(message)))
         install()
         ae = AE(ae_title=settings.ae_title)
         ae.dicomtui_receiver = self  # found by the spool factory from pynetdicom's threads
@@ -150,6 +153,11 @@ class Receiver:
             assoc.abort()
         if self._ae is not None:
             self._ae.shutdown()
+        self._writer.close()  # everything received is in the index before stop() returns
+
+    def wait_indexed(self) -> None:
+        """Return once every instance stored so far is in the index."""
+        self._writer.flush()
 
     # -- association life -----------------------------------------------------------------
     def _on_connection(self, event: evt.Event) -> None:
@@ -245,15 +253,10 @@ class Receiver:
                 Path(spool.name).unlink(missing_ok=True)
 
     def _index(self, ds, path: Path, size: int, event: evt.Event, calling: str) -> None:
-        try:
-            self.index.add(ds, Received(path=path, size=size,
-                                        transfer_syntax=str(event.context.transfer_syntax),
-                                        calling_ae=calling,
-                                        peer=f"{event.assoc.requestor.address}:{event.assoc.requestor.port}",
-                                        received_at=time.time()))
-        except Exception as exc:  # the file is safe on disk; `dicomtui archive reindex` repairs the index
-            self._emit(ReceiverProblem(f"stored {path} but could not index it ({exc}); run 'dicomtui archive "
-                                       "reindex'"))
+        self._writer.put(ds, Received(path=path, size=size, transfer_syntax=str(event.context.transfer_syntax),
+                                      calling_ae=calling,
+                                      peer=f"{event.assoc.requestor.address}:{event.assoc.requestor.port}",
+                                      received_at=time.time()))
 
     def _refuse(self, record: _Association | None, calling: str, sop_instance: str, status: int, reason: str) -> int:
         self.counters.refused += 1

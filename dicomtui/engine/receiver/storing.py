@@ -48,8 +48,11 @@ def place(temp: Path, storage: Path, relative: Path, duplicates: str, fsync: boo
             temp.unlink(missing_ok=True)
             return Placed(relative, "kept-first")
         duplicate = "replaced"
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(temp, final)
+    try:
+        os.replace(temp, final)
+    except FileNotFoundError:  # the first instance of its series: make the folder then
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temp, final)
     if fsync:
         _sync_dir(final.parent)
     return Placed(relative, duplicate)
