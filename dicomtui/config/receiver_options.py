@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..dicom.validation import InvalidValue, check_ae_title, check_max_pdu
 from .model import ReceiverOptions
 from .problems import LineFinder, Problem
 
-KEYS = {"accept", "max_associations", "duplicates", "min_free_mb", "max_pdu", "fsync"}
+KEYS = {"accept", "max_associations", "duplicates", "min_free_mb", "max_pdu", "fsync",
+        "tls_port", "tls_cert", "tls_key", "tls_ca"}
 DUPLICATE_POLICIES = ("keep-newest", "keep-first")
 
 
@@ -28,6 +30,10 @@ def check_receiver(raw: Any, lines: LineFinder, problems: list[Problem], notes: 
         "min_free_mb": lambda v: _whole(v, 0, 10_000_000, "megabytes"),
         "max_pdu": lambda v: check_max_pdu(v) if not isinstance(v, str) else _text_number(v),
         "fsync": _bool,
+        "tls_port": lambda v: _whole(v, 1, 65535, "(a port number)"),
+        "tls_cert": _pem_file,
+        "tls_key": _pem_file,
+        "tls_ca": _pem_file,
     }
     for key, check in checks.items():
         if key in raw:
@@ -37,7 +43,18 @@ def check_receiver(raw: Any, lines: LineFinder, problems: list[Problem], notes: 
                 problem(key, str(exc))
     for key in raw.keys() - KEYS:
         notes.append(Problem(f"[receiver] unknown key {key!r} is kept but not used", lines.key("receiver", key)))
+    if options.tls_port is not None and (options.tls_cert is None or options.tls_key is None):
+        problem("tls_port", "a TLS listener needs tls_cert and tls_key (PEM files) as well")
     return options
+
+
+def _pem_file(value: Any) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidValue(f"must be the path of a PEM file, as text, not {value!r}")
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise InvalidValue(f"{path} does not exist or is not a file")
+    return path
 
 
 def _accept(value: Any) -> str | tuple[str, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import itertools
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from .index_writer import IndexWriter
 from .settings import ReceiverSettings
 from .spool import INCOMING, Spool, install, sweep
 from .storing import place, read_header, relative_path
+from .tls import DeferredHandshake, handshake, server_context
 
 OUT_OF_RESOURCES = 0xA700
 CANNOT_UNDERSTAND = 0xC000
@@ -76,6 +78,7 @@ class Receiver:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._writer: IndexWriter | None = None
+        self._tls_server = None
 
     # -- watching --------------------------------------------------------------------
     def subscribe(self, listener: Callable[[ReceiverEvent], None]) -> None:
@@ -127,8 +130,26 @@ class Receiver:
             self._server = ae.start_server((settings.bind, settings.port), block=False, evt_handlers=handlers)
         except OSError as exc:
             raise ReceiverStartError(_explain_bind_error(exc, settings.bind, settings.port)) from None
+        if settings.tls_port is not None:
+            self._tls_server = self._start_tls(ae, handlers)
         self._ae = ae
         self.counters = Counters(started_at=time.time())
+
+    def _start_tls(self, ae: AE, handlers: list):
+        settings = self.settings
+        try:
+            context = server_context(settings.tls_cert, settings.tls_key, settings.tls_ca)
+        except (OSError, ssl.SSLError) as exc:
+            self._server.shutdown()
+            self._server = None
+            raise ReceiverStartError(f"cannot use the TLS certificate or key: {exc}") from None
+        try:
+            return ae.start_server((settings.bind, settings.tls_port), block=False, evt_handlers=handlers,
+                                   ssl_context=DeferredHandshake(context))
+        except OSError as exc:
+            self._server.shutdown()
+            self._server = None
+            raise ReceiverStartError(_explain_bind_error(exc, settings.bind, settings.tls_port)) from None
 
     def _qr_handlers(self) -> list:
         from .qr import query_retrieve_handlers
@@ -141,6 +162,9 @@ class Receiver:
         if server is None:
             return
         server.shutdown()
+        if self._tls_server is not None:
+            self._tls_server.shutdown()
+            self._tls_server = None
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             with self._lock:
@@ -163,6 +187,13 @@ class Receiver:
     def _on_connection(self, event: evt.Event) -> None:
         sock = event.assoc.dul.socket
         raw = sock.socket if sock else None
+        if isinstance(raw, ssl.SSLSocket):
+            try:
+                handshake(raw, self.settings.tls_handshake_seconds)
+            except (OSError, ssl.SSLError) as exc:
+                self._emit(ReceiverProblem(f"TLS handshake with {event.address[0]} failed: {exc}"))
+                sock.close()
+                return
         if raw is not None:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             _limit_pdu_length(sock, self.settings.pdu_limit, self._emit, event.address)

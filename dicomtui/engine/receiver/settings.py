@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ... import paths
@@ -27,7 +27,11 @@ class ReceiverSettings:
     min_free_bytes: int = 500 * 1024 * 1024
     max_pdu: int = DEFAULT_MAX_PDU
     fsync: bool = True  # durable before we answer Success: the sender may delete its copy
-    extra: dict = field(default_factory=dict)
+    tls_port: int | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca: Path | None = None  # set: mutual TLS, callers need a certificate signed by it
+    tls_handshake_seconds: float = 10.0
 
     @property
     def pdu_limit(self) -> int:
@@ -61,4 +65,8 @@ def settings_from_config(config: Config) -> ReceiverSettings:
         min_free_bytes=receiver.min_free_mb * 1024 * 1024,
         max_pdu=receiver.max_pdu,
         fsync=receiver.fsync,
+        tls_port=receiver.tls_port,
+        tls_cert=receiver.tls_cert,
+        tls_key=receiver.tls_key,
+        tls_ca=receiver.tls_ca,
     )
