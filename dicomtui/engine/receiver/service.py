@@ -37,6 +37,7 @@ from .storing import place, read_header, relative_path
 from .tls import DeferredHandshake, handshake, server_context
 
 OUT_OF_RESOURCES = 0xA700
+DATA_SET_DOES_NOT_MATCH = 0xA900
 CANNOT_UNDERSTAND = 0xC000
 
 
@@ -78,6 +79,7 @@ class Receiver:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._writer: IndexWriter | None = None
+        self._placed: dict[str, Path] = {}
         self._tls_server = None
 
     # -- watching --------------------------------------------------------------------
@@ -224,7 +226,9 @@ class Receiver:
             # The peer went away in the middle of an instance: nothing of it may remain.
             record.spool.close()
             Path(record.spool.name).unlink(missing_ok=True)
-        how = "aborted" if assoc.is_aborted else "released"
+        # This runs in the thread that saw the connection close; pynetdicom sets is_aborted later,
+        # in the association's thread (19 of 20 aborts read as released), but is_released before.
+        how = "released" if assoc.is_released else "aborted"
         self._emit(AssociationClosed(record.id, how, record.instances, record.bytes,
                                      time.monotonic() - record.started))
 
@@ -255,16 +259,23 @@ class Receiver:
             except Exception as exc:  # a data set pydicom cannot parse: refuse it, keep running
                 return self._refuse(record, calling, sop_instance, CANNOT_UNDERSTAND,
                                     f"the data set could not be read: {exc}")
+            missing = [k for k in ("StudyInstanceUID", "SeriesInstanceUID") if not str(ds.get(k, "")).strip()]
+            if missing:
+                # Nothing could find it again: no C-FIND, C-MOVE or reindex places it. Say so to the sender.
+                return self._refuse(record, calling, sop_instance, DATA_SET_DOES_NOT_MATCH,
+                                    f"the data set has no {' and no '.join(missing)}, so it cannot be archived")
             try:
                 if self.settings.fsync:
                     spool.sync()
-                placed = place(temp, self.storage, relative_path(ds, sop_instance),
-                               self.settings.duplicates, self.settings.fsync)
+                placed = place(temp, self.storage, relative_path(ds, sop_instance), self.settings.duplicates,
+                               self.settings.fsync, existing=self._stored_path(sop_instance))
                 size = (self.storage / placed.path).stat().st_size
             except OSError as exc:
                 return self._refuse(record, calling, sop_instance, OUT_OF_RESOURCES,
                                     f"cannot write to the storage folder: {exc.strerror or exc}")
-            self._index(ds, placed.path, size, event, calling)
+            self._remember(sop_instance, placed.path)
+            if placed.duplicate != "kept-first":  # the kept file is indexed already, with its own header
+                self._index(ds, placed.path, size, event, calling)
             if record is not None:
                 record.instances += 1
                 record.bytes += size
@@ -282,6 +293,23 @@ class Receiver:
             if isinstance(spool, Spool):
                 spool.close()
                 Path(spool.name).unlink(missing_ok=True)
+
+    def _stored_path(self, sop_instance: str) -> Path | None:
+        """Where this SOP Instance is already, if anywhere: a re-sent instance may come in
+        another series or study, and must not leave its old copy behind."""
+        with self._lock:
+            known = self._placed.get(sop_instance)
+        if known is not None:
+            return known
+        found = self.index.path_of(sop_instance)
+        return found.relative_to(self.storage) if found is not None else None
+
+    def _remember(self, sop_instance: str, path: Path) -> None:
+        # The index is written in the background; until then this answers _stored_path.
+        with self._lock:
+            self._placed[sop_instance] = path
+            if len(self._placed) > 100_000:
+                self._placed.pop(next(iter(self._placed)))
 
     def _index(self, ds, path: Path, size: int, event: evt.Event, calling: str) -> None:
         self._writer.put(ds, Received(path=path, size=size, transfer_syntax=str(event.context.transfer_syntax),

@@ -88,6 +88,20 @@ def install() -> None:
 
     _config.STORE_RECV_CHUNKED_DATASET = True
     dimse_messages.NamedTemporaryFile = _factory
+    _config.VALIDATORS["UI"] = _lenient_uid
+
+
+def _lenient_uid(value: str) -> tuple[bool, str]:
+    """pynetdicom aborts the association on a UID over 64 characters in a request, and the
+    sender never learns why. Such instances exist in the wild; we store them under a hashed
+    name (storing.safe_component) instead of losing them. Text must still be plain ASCII."""
+    if not isinstance(value, str) or not value:
+        return False, "must be a non-empty str"
+    if not value.isascii() or "\\" in value or any(ord(c) < 32 for c in value):
+        return False, "must be ASCII without control characters or backslashes"
+    if len(value) > 256:
+        return False, "must not exceed 256 characters"
+    return True, ""
 
 
 def sweep(incoming: Path) -> int:

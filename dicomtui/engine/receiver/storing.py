@@ -36,17 +36,23 @@ class Placed:
     duplicate: str  # "", "replaced", "identical", "kept-first"
 
 
-def place(temp: Path, storage: Path, relative: Path, duplicates: str, fsync: bool) -> Placed:
-    """Move the finished temp file to its place; the temp file is gone afterwards either way."""
+def place(temp: Path, storage: Path, relative: Path, duplicates: str, fsync: bool,
+          existing: Path | None = None) -> Placed:
+    """Move the finished temp file to `relative`; the temp file is gone afterwards either way.
+
+    `existing` is where the same SOP Instance is stored already (relative), if anywhere: a
+    re-sent instance can arrive in another series, and the policy applies to that copy.
+    """
+    current = storage / (existing or relative)
     final = storage / relative
     duplicate = ""
-    if final.exists():
-        if final.stat().st_size == temp.stat().st_size and filecmp.cmp(temp, final, shallow=False):
+    if current.exists():
+        if current.stat().st_size == temp.stat().st_size and filecmp.cmp(temp, current, shallow=False):
             temp.unlink(missing_ok=True)
-            return Placed(relative, "identical")
+            return Placed(existing or relative, "identical")
         if duplicates == "keep-first":
             temp.unlink(missing_ok=True)
-            return Placed(relative, "kept-first")
+            return Placed(existing or relative, "kept-first")
         duplicate = "replaced"
     try:
         os.replace(temp, final)
@@ -55,6 +61,8 @@ def place(temp: Path, storage: Path, relative: Path, duplicates: str, fsync: boo
         os.replace(temp, final)
     if fsync:
         _sync_dir(final.parent)
+    if duplicate and current != final:
+        current.unlink(missing_ok=True)  # the newer copy lives elsewhere now
     return Placed(relative, duplicate)
 
 
