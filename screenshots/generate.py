@@ -61,7 +61,8 @@ def start_storescp(folder: Path) -> tuple[subprocess.Popen, int]:
 CONFIG = """\
 [local]
 ae_title = "DICOMTUI"
-port = 11112
+port = {receiver}
+storage = "{storage}"
 
 [[nodes]]
 name = "archive"
@@ -93,7 +94,9 @@ async def capture(tmp: Path, archive: int) -> None:
     from dicomtui.tui.app import DicomtuiApp
 
     config = tmp / "config.toml"
-    config.write_text(CONFIG.format(archive=archive, closed=free_port(), silent=silent_listener()))
+    receiver_port = free_port()
+    config.write_text(CONFIG.format(archive=archive, closed=free_port(), silent=silent_listener(),
+                                    receiver=receiver_port, storage=tmp / "archive"))
     app = DicomtuiApp(ConfigFile(config), EchoLog(tmp / "state.sqlite3"))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("R")
@@ -114,10 +117,26 @@ async def capture(tmp: Path, archive: int) -> None:
         await pilot.press("escape", "question_mark")
         await pilot.pause()
         save(app, "help.svg")
+        await pilot.press("escape", "2")
+        await send_studies(pilot, tmp, receiver_port)
+        save(app, "receiver.svg")
     app = DicomtuiApp(ConfigFile(config), EchoLog(tmp / "state.sqlite3"))
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause(0.5)
         save(app, "nodes-120x36.svg")
+
+
+async def send_studies(pilot, tmp: Path, port: int) -> None:
+    """A real sender (dcmtk storescu) delivers synthetic studies to the app's receiver."""
+    from dicomtui.dicom.synthetic import generate_studies
+
+    files = generate_studies(tmp / "outgoing", patients=4, international=True, seed=5)
+    sender = subprocess.Popen(["/usr/bin/storescu", "-aet", "CT_ROOM2", "-aec", "DICOMTUI", "127.0.0.1", str(port),
+                               *map(str, files)], env={**os.environ, "TCP_NODELAY": "1"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while sender.poll() is None:
+        await pilot.pause(0.05)
+    await pilot.pause(0.6)
 
 
 def save(app, name: str) -> None:

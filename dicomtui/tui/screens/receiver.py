@@ -47,9 +47,12 @@ class ReceiverScreen(SectionScreen):
             associations.add_column(label, key=key)
         yield associations
         recent: DataTable = DataTable(id="rx-recent", cursor_type="row", zebra_stripes=True)
-        for key, label in [("time", "Time"), ("patient", "Patient"), ("study", "Study"), ("modality", "Mod"),
-                           ("size", "Size"), ("from", "From"), ("sop", "SOP class")]:
-            recent.add_column(label, key=key)
+        # Fixed widths: names with three component groups (Yamada^Tarou=山田^太郎=やまだ^たろう)
+        # would otherwise push every other column off an 80-column screen.
+        for key, label, width in [("time", "Time", 8), ("patient", "Patient", 20), ("study", "Study", 18),
+                                  ("modality", "Mod", 3), ("size", "Size", 8), ("from", "From", 10),
+                                  ("sop", "SOP class", None)]:
+            recent.add_column(label, key=key, width=width)
         yield recent
 
     def on_mount(self) -> None:
