@@ -13,6 +13,7 @@ from tomlkit.exceptions import TOMLKitError
 from ..dicom.validation import (
     InvalidValue,
     check_ae_title,
+    check_charset,
     check_host,
     check_max_pdu,
     check_node_name,
@@ -24,7 +25,7 @@ from .problems import LineFinder, Problem
 from .receiver_options import check_receiver
 
 LOCAL_KEYS = {"ae_title", "port", "bind", "storage"}
-NODE_KEYS = {"name", "ae_title", "host", "port", "description", "timeout", "dimse_timeout", "max_pdu"}
+NODE_KEYS = {"name", "ae_title", "host", "port", "description", "timeout", "dimse_timeout", "max_pdu", "charset"}
 
 
 @dataclass
@@ -174,6 +175,7 @@ def _check_node(entry: dict[str, Any], index: int, label: str, taken: list[str],
         "timeout": lambda v: check_timeout(_number(v), "the value"),
         "dimse_timeout": lambda v: check_timeout(_number(v), "the value"),
         "max_pdu": _strict_int(check_max_pdu),
+        "charset": check_charset,
     }
     for key, check in required.items():
         if key not in entry:

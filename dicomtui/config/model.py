@@ -34,6 +34,7 @@ class Node:
     timeout: float | None = None  # connect + association negotiation, seconds
     dimse_timeout: float | None = None  # waiting for each DIMSE response, seconds
     max_pdu: int | None = None  # our maximum receive PDU length for this node
+    charset: str | None = None  # for archives that omit SpecificCharacterSet: e.g. "ISO_IR 192", "GB18030"
 
     @property
     def address(self) -> str:

@@ -67,6 +67,7 @@ def _fill(table: Table, node: Node) -> None:
         "timeout": node.timeout,
         "dimse_timeout": node.dimse_timeout,
         "max_pdu": node.max_pdu,
+        "charset": node.charset,
     }
     for key, value in optional.items():
         if value is None:

@@ -144,3 +144,17 @@ def check_max_pdu(value: object) -> int:
             "(16384 or 65536 are common)"
         )
     return value
+
+
+def check_charset(value: object) -> str:
+    """A DICOM Specific Character Set term pydicom can decode, e.g. 'ISO_IR 192' or 'GB18030'."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidValue(f"the character set must be a DICOM term like 'ISO_IR 192', not {value!r}")
+    from ..engine.loading import import_engine  # pydicom, never from two threads at once
+
+    python_encoding = import_engine("pydicom.charset").python_encoding
+    term = value.strip()
+    if term not in python_encoding:
+        known = ", ".join(sorted(k for k in python_encoding if k))
+        raise InvalidValue(f"{term!r} is not a DICOM character set pydicom knows; use one of {known}")
+    return term
