@@ -6,7 +6,6 @@ import argparse
 import time
 
 from ..config import ConfigError, Node, parse_address
-from ..config.model import Config
 from ..dicom.validation import InvalidValue, check_max_pdu, check_node_name, check_timeout
 from ..store.echo_log import EchoRecord
 from .common import EXIT_OK, CliError, Context, config_error, print_json
@@ -106,7 +105,7 @@ def run_add(args: argparse.Namespace, ctx: Context) -> int:
 def run_remove(args: argparse.Namespace, ctx: Context) -> int:
     file = ctx.config_file()
     try:
-        node = _find(file.require_ok(), args.name)
+        node = file.require_ok().require_node(args.name)
         file.remove_node(node.name)
     except InvalidValue as exc:
         raise CliError(str(exc)) from None
@@ -119,7 +118,7 @@ def run_remove(args: argparse.Namespace, ctx: Context) -> int:
 
 def run_show(args: argparse.Namespace, ctx: Context) -> int:
     try:
-        node = _find(ctx.config(), args.name)
+        node = ctx.config().require_node(args.name)
     except InvalidValue as exc:
         raise CliError(str(exc)) from None
     record = ctx.echo_log().latest().get(node.name)
@@ -148,11 +147,3 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
     for key, value in fields:
         print(f"{key + ':':<15}{value}")
     return EXIT_OK
-
-
-def _find(config: Config, name: str) -> Node:
-    node = config.node(name)
-    if node is None:
-        known = ", ".join(config.node_names()) or "none yet"
-        raise InvalidValue(f"there is no node named {name!r} (nodes: {known})")
-    return node

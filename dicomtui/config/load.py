@@ -23,8 +23,8 @@ from ..dicom.validation import (
 from .model import Config, LocalAE, Node
 from .problems import LineFinder, Problem
 from .receiver_options import check_receiver
+from .tables import check_table
 
-LOCAL_KEYS = {"ae_title", "port", "bind", "storage"}
 NODE_KEYS = {"name", "ae_title", "host", "port", "description", "timeout", "dimse_timeout", "max_pdu", "charset"}
 
 
@@ -101,32 +101,20 @@ def check_document(data: dict[str, Any], lines: LineFinder) -> tuple[Config, lis
 
 def _check_local(raw: Any, lines: LineFinder, problems: list[Problem], notes: list[Problem]) -> LocalAE:
     local = LocalAE()
-    if not isinstance(raw, dict):
-        problems.append(Problem("'local' must be a table: write it as [local]", lines.key(None, "local")))
-        return local
-
-    def problem(key: str, message: str) -> None:
-        problems.append(Problem(f"[local] {key}: {message}", lines.key("local", key)))
-
     checks = {
         "ae_title": check_ae_title,
         "port": _strict_int(check_port),
         "bind": check_host,
+        "storage": _folder,
     }
-    for key, check in checks.items():
-        if key in raw:
-            try:
-                setattr(local, key, check(raw[key]))
-            except InvalidValue as exc:
-                problem(key, str(exc))
-    if "storage" in raw:
-        if isinstance(raw["storage"], str) and raw["storage"].strip():
-            local.storage = Path(raw["storage"]).expanduser()
-        else:
-            problem("storage", f"must be the path of a folder, as text, not {raw['storage']!r}")
-    for key in raw.keys() - LOCAL_KEYS:
-        notes.append(Problem(f"[local] unknown key {key!r} is kept but not used", lines.key("local", key)))
+    check_table(raw, "local", local, checks, lines, problems, notes)
     return local
+
+
+def _folder(value: Any) -> Path:
+    if isinstance(value, str) and value.strip():
+        return Path(value).expanduser()
+    raise InvalidValue(f"must be the path of a folder, as text, not {value!r}")
 
 
 def _check_nodes(raw: Any, lines: LineFinder, problems: list[Problem], notes: list[Problem]) -> list[Node]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..dicom.validation import InvalidValue
+
 DEFAULT_AE_TITLE = "DICOMTUI"
 DEFAULT_PORT = 11112
 DEFAULT_BIND = "0.0.0.0"
@@ -72,3 +74,11 @@ class Config:
 
     def node_names(self) -> list[str]:
         return [n.name for n in self.nodes]
+
+    def require_node(self, name: str) -> Node:
+        """The node with this name, or InvalidValue that lists the ones there are."""
+        node = self.node(name)
+        if node is None:
+            known = ", ".join(self.node_names()) or "none yet"
+            raise InvalidValue(f"there is no node named {name!r} (nodes: {known})")
+        return node

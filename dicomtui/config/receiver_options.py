@@ -8,21 +8,14 @@ from typing import Any
 from ..dicom.validation import InvalidValue, check_ae_title, check_max_pdu
 from .model import ReceiverOptions
 from .problems import LineFinder, Problem
+from .tables import check_table
 
-KEYS = {"accept", "max_associations", "duplicates", "min_free_mb", "max_pdu", "fsync",
-        "tls_port", "tls_cert", "tls_key", "tls_ca"}
+
 DUPLICATE_POLICIES = ("keep-newest", "keep-first")
 
 
 def check_receiver(raw: Any, lines: LineFinder, problems: list[Problem], notes: list[Problem]) -> ReceiverOptions:
     options = ReceiverOptions()
-    if not isinstance(raw, dict):
-        problems.append(Problem("'receiver' must be a table: write it as [receiver]", lines.key(None, "receiver")))
-        return options
-
-    def problem(key: str, message: str) -> None:
-        problems.append(Problem(f"[receiver] {key}: {message}", lines.key("receiver", key)))
-
     checks = {
         "accept": _accept,
         "max_associations": lambda v: _whole(v, 1, 64, "simultaneous associations"),
@@ -35,16 +28,10 @@ def check_receiver(raw: Any, lines: LineFinder, problems: list[Problem], notes: 
         "tls_key": _pem_file,
         "tls_ca": _pem_file,
     }
-    for key, check in checks.items():
-        if key in raw:
-            try:
-                setattr(options, key, check(raw[key]))
-            except InvalidValue as exc:
-                problem(key, str(exc))
-    for key in raw.keys() - KEYS:
-        notes.append(Problem(f"[receiver] unknown key {key!r} is kept but not used", lines.key("receiver", key)))
+    check_table(raw, "receiver", options, checks, lines, problems, notes)
     if options.tls_port is not None and (options.tls_cert is None or options.tls_key is None):
-        problem("tls_port", "a TLS listener needs tls_cert and tls_key (PEM files) as well")
+        problems.append(Problem("[receiver] tls_port: a TLS listener needs tls_cert and tls_key (PEM files) as well",
+                                lines.key("receiver", "tls_port")))
     return options
 
 

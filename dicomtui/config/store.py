@@ -11,7 +11,7 @@ from pathlib import Path
 
 import tomlkit
 
-from ..dicom.validation import InvalidValue, check_node_name
+from ..dicom.validation import check_node_name
 from . import save
 from .load import Loaded, check_document, load
 from .model import Config, Node
@@ -52,7 +52,7 @@ class ConfigFile:
 
     def update_node(self, name: str, node: Node) -> None:
         def change(document: tomlkit.TOMLDocument, config: Config) -> None:
-            current = _existing(config, name)
+            current = config.require_node(name)
             others = [n for n in config.node_names() if n != current.name]
             _check_name(node.name, others)
             save.update_node(document, current.name, node)
@@ -61,7 +61,7 @@ class ConfigFile:
 
     def remove_node(self, name: str) -> None:
         def change(document: tomlkit.TOMLDocument, config: Config) -> None:
-            save.remove_node(document, _existing(config, name).name)
+            save.remove_node(document, config.require_node(name).name)
 
         self._change(change)
 
@@ -78,14 +78,6 @@ class ConfigFile:
             raise ConfigError(self.path, problems)
         save.write_atomic(self.path, text)
         self.reload()
-
-
-def _existing(config: Config, name: str) -> Node:
-    node = config.node(name)
-    if node is None:
-        known = ", ".join(config.node_names()) or "none yet"
-        raise InvalidValue(f"there is no node named {name!r} (nodes: {known})")
-    return node
 
 
 def _check_name(name: str, taken: list[str]) -> None:

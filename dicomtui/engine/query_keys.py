@@ -1,0 +1,220 @@
+"""What a C-FIND asks and what it gets back, as plain data: keys typed by users, the identifier, the rows.
+
+`parse_key("StudyDate=20240101-20240131")` checks what a user typed; `build_identifier(request)` makes the
+Dataset sent to the archive; `to_row(ds)` turns a response into keyword -> str | list[str] | None.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from pydicom.datadict import dictionary_VR, keyword_dict, keyword_for_tag, tag_for_keyword
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag, Tag
+
+from ..dicom.validation import InvalidValue
+
+LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
+MODELS = ("patient", "study")
+UNIQUE_KEYS = {"PATIENT": "PatientID", "STUDY": "StudyInstanceUID", "SERIES": "SeriesInstanceUID",
+               "IMAGE": "SOPInstanceUID"}
+PATIENT_KEYS = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex")
+DEFAULT_RETURN_KEYS = {
+    "PATIENT": PATIENT_KEYS,
+    "STUDY": ("StudyDate", "StudyTime", "AccessionNumber", "StudyDescription", "ModalitiesInStudy",
+              "StudyInstanceUID", "NumberOfStudyRelatedSeries", "NumberOfStudyRelatedInstances"),
+    "SERIES": ("Modality", "SeriesNumber", "SeriesDescription", "SeriesInstanceUID",
+               "NumberOfSeriesRelatedInstances"),
+    "IMAGE": ("SOPClassUID", "SOPInstanceUID", "InstanceNumber"),
+}
+# Not part of a row: how the response was encoded, not what it says.
+NOT_IN_ROWS = frozenset({BaseTag(0x00080005), BaseTag(0x00080052)})
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+_TAG = re.compile(r"^\(?\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)?$")
+
+Value = str | list[str] | None
+
+
+@dataclass
+class QueryRequest:
+    """One C-FIND: `keys` are matching keys (keyword or tag -> value; "" asks for the value only)."""
+
+    level: str = "STUDY"
+    model: str = "study"
+    keys: dict[str, str] = field(default_factory=dict)
+    return_keys: list[str] = field(default_factory=list)  # extra: keyword, "(gggg,eeee)" or "gggg,eeee"
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        self.level = str(self.level).upper()
+        self.model = str(self.model).lower()
+        if self.level not in LEVELS:
+            raise InvalidValue(f"the query level {self.level!r} is not one of patient, study, series, image")
+        if self.model not in MODELS:
+            raise InvalidValue(f"the query model {self.model!r} is not 'patient' (patient root) or 'study'")
+        if self.model == "study" and self.level == "PATIENT":
+            raise InvalidValue("the study root model has no PATIENT level; use the patient model (--model patient)")
+        if self.limit is not None and self.limit < 1:
+            raise InvalidValue(f"the result limit must be 1 or more, not {self.limit}")
+
+
+def resolve_attribute(name: str) -> tuple[BaseTag, str, str]:
+    """(tag, keyword, VR) for a keyword or a tag written (gggg,eeee) or gggg,eeee."""
+    text = name.strip()
+    match = _TAG.match(text)
+    if match:
+        tag = Tag(int(match[1], 16), int(match[2], 16))
+        try:
+            vr = dictionary_VR(tag)
+        except KeyError:
+            raise InvalidValue(f"the tag {text} is not in the DICOM dictionary; give a standard attribute") from None
+        return tag, keyword_for_tag(tag) or f"{tag.group:04X}{tag.element:04X}", vr
+    found = tag_for_keyword(text)
+    if found is None:
+        close = difflib.get_close_matches(text, keyword_dict.keys(), n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]}?" if close else "; use a DICOM keyword like PatientName or a tag (0010,0010)"
+        raise InvalidValue(f"{text!r} is not a DICOM keyword{hint}")
+    tag = Tag(found)
+    return tag, text, dictionary_VR(tag)
+
+
+def _date(text: str, what: str) -> str:
+    compact = text.replace("-", "") if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else text
+    if not re.fullmatch(r"\d{8}", compact):
+        raise InvalidValue(f"{what}: {text!r} is not a date; write YYYYMMDD or YYYY-MM-DD")
+    try:
+        datetime.date(int(compact[:4]), int(compact[4:6]), int(compact[6:]))
+    except ValueError as exc:
+        raise InvalidValue(f"{what}: {text!r} is not a valid date ({exc})") from None
+    return compact
+
+
+def _time(text: str, what: str) -> str:
+    compact = text.replace(":", "")
+    m = re.fullmatch(r"(\d{2})(\d{2})?(\d{2})?(\.\d{1,6})?", compact)
+    if not m or int(m[1]) > 23 or int(m[2] or 0) > 59 or int(m[3] or 0) > 60:
+        raise InvalidValue(f"{what}: {text!r} is not a time; write HHMMSS or HH:MM:SS")
+    return compact
+
+
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+_RANGE = re.compile(rf"^(?P<lo>{_ISO_DATE}|[^-]*)-(?P<hi>{_ISO_DATE}|[^-]*)$")
+
+
+def check_value(keyword: str, vr: str, value: str) -> str:
+    """The value to send for a matching key, or InvalidValue saying what is wrong with it."""
+    value = value.strip()
+    what = keyword
+    if value == "" or "*" in value or "?" in value and vr not in ("DA", "TM", "DT", "UI"):
+        return value
+    if vr == "SQ":
+        raise InvalidValue(f"{keyword} is a sequence; it can be a return key but cannot be matched on a value")
+    if vr in ("DA", "TM"):
+        check = _date if vr == "DA" else _time
+        if re.fullmatch(_ISO_DATE, value) or "-" not in value:
+            return check(value, what)
+        m = _RANGE.match(value)
+        if not m or not (m["lo"] or m["hi"]):
+            raise InvalidValue(f"{what}: {value!r} is not a {'date' if vr == 'DA' else 'time'} or a range "
+                               "like 20240101-20240131")
+        lo = check(m["lo"], what) if m["lo"] else ""
+        hi = check(m["hi"], what) if m["hi"] else ""
+        if lo and hi and lo > hi:
+            raise InvalidValue(f"{what}: the range {value!r} ends before it starts")
+        return f"{lo}-{hi}"
+    if vr == "UI":
+        uids = [u.strip() for u in re.split(r"[\\,]", value) if u.strip()]
+        for uid in uids:
+            if not _UID.match(uid) or len(uid) > 64:
+                raise InvalidValue(f"{what}: {uid!r} is not a UID (digits and dots, at most 64 characters)")
+        return "\\".join(uids)
+    if vr in ("IS", "US", "UL", "SS", "SL") and not re.fullmatch(r"[+-]?\d+(\\[+-]?\d+)*", value):
+        raise InvalidValue(f"{what}: {value!r} is not a whole number")
+    return value
+
+
+def parse_key(text: str) -> tuple[str, str]:
+    """`KEY=VALUE` (or a bare `KEY`, asking for the value) -> (keyword, checked value)."""
+    name, _, value = text.partition("=")
+    if not name.strip():
+        raise InvalidValue(f"{text!r} is not KEY=VALUE (for example PatientName=SMITH*)")
+    _tag, keyword, vr = resolve_attribute(name)
+    return keyword, check_value(keyword, vr, value)
+
+
+def _element(tag: BaseTag, vr: str, value: str) -> DataElement:
+    if vr == "SQ":
+        return DataElement(tag, vr, Sequence([]))
+    if value == "":
+        return DataElement(tag, vr, None)
+    if "\\" in value and vr not in ("LT", "ST", "UT", "UR"):
+        return DataElement(tag, vr, value.split("\\"))
+    return DataElement(tag, vr, value)
+
+
+def build_identifier(request: QueryRequest) -> Dataset:
+    """The C-FIND identifier: level, matching keys, default return keys for the level, extra return keys."""
+    ds = Dataset()
+    ds.QueryRetrieveLevel = request.level
+    defaults = list(DEFAULT_RETURN_KEYS[request.level])
+    if request.model == "study" and request.level == "STUDY":
+        defaults = ["PatientName", "PatientID", *defaults]  # study root: a study row says whose it is
+    wanted = [(Tag(k), k, dictionary_VR(k)) for k in defaults]
+    wanted += [resolve_attribute(k) for k in request.return_keys]
+    for tag, _keyword, vr in wanted:
+        if tag not in ds:
+            ds.add(_element(tag, vr, ""))
+    for name, raw in request.keys.items():
+        tag, keyword, vr = resolve_attribute(name)
+        ds.add(_element(tag, vr, check_value(keyword, vr, str(raw))))
+    values = [v for e in ds for v in (e.value if isinstance(e.value, list | MultiValue) else [e.value])]
+    if any(isinstance(v, str) and not v.isascii() for v in values):
+        ds.SpecificCharacterSet = "ISO_IR 192"
+    return ds
+
+
+def columns_for(request: QueryRequest) -> list[str]:
+    """Row keys in the order a table shows them: what we asked for, in the identifier's order of asking."""
+    ds = build_identifier(request)
+    order = [keyword_for_tag(t) or f"{t.group:04X}{t.element:04X}" for t in ds.keys() if t not in NOT_IN_ROWS]
+    first = [k for k in ("PatientName", "PatientID") if k in order]
+    return first + [k for k in order if k not in first]
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def element_value(elem: DataElement) -> Value:
+    """Plain data: str, list of str for several values, None for none; names as Family^Given=..."""
+    value = elem.value
+    if elem.VR == "SQ":
+        return None if not value else f"{len(value)} item(s)"
+    if value is None or value == "" or value == b"":
+        return None
+    if isinstance(value, list | MultiValue | tuple):
+        items = [_text(v) for v in value]
+        if not items:
+            return None
+        return items if len(items) > 1 else items[0]
+    text = _text(value)
+    return text if text != "" else None
+
+
+def to_row(ds: Dataset) -> dict[str, Value]:
+    """keyword -> value for every attribute of a response (private ones as GGGGEEEE)."""
+    row: dict[str, Value] = {}
+    for elem in ds:
+        if elem.tag in NOT_IN_ROWS:
+            continue
+        key = elem.keyword or f"{elem.tag.group:04X}{elem.tag.element:04X}"
+        row[key] = element_value(elem)
+    return row
