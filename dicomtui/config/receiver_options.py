@@ -10,7 +10,6 @@ from .model import ReceiverOptions
 from .problems import LineFinder, Problem
 from .tables import check_table
 
-
 DUPLICATE_POLICIES = ("keep-newest", "keep-first")
 
 
