@@ -55,7 +55,8 @@ class DicomtuiApp(App):
         if self.config_file.problems:
             self.call_after_refresh(self._show_problems)
         elif self._autostart_receiver:
-            self.start_receiver()
+            # After the first frame: importing pynetdicom (0.2 s) would compete with it for the GIL.
+            self.set_timer(0.3, self.start_receiver)
 
     # -- the receiver: owned here, so switching screens never stops it ---------------------
     @work(thread=True, group="receiver", exclusive=True, exit_on_error=False, description="start the receiver")
