@@ -92,8 +92,8 @@ class LogLines:
                           f"{event.bytes / 1e6:.1f} MB in {event.seconds:.1f} s")
         elif isinstance(event, InstanceStored):
             note = f" ({event.duplicate} duplicate)" if event.duplicate else ""
-            self.line(f"stored {event.modality or '?'} {event.sop_instance_uid} {event.size} bytes "
-                      f"from {event.calling_ae} -> {event.path}{note}")
+            # The path ends with the SOP Instance UID, and says where to find the file.
+            self.line(f"stored {event.modality or '?'} {event.size} bytes from {event.calling_ae}: {event.path}{note}")
         elif isinstance(event, InstanceRefused):
             self.line(f"refused {event.sop_instance_uid} from {event.calling_ae}: 0x{event.status:04X} "
                       f"{event.reason}")

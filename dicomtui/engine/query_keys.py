@@ -158,33 +158,36 @@ def _element(tag: BaseTag, vr: str, value: str) -> DataElement:
     return DataElement(tag, vr, value)
 
 
+def _asked(request: QueryRequest) -> list[tuple[BaseTag, str, str]]:
+    """(tag, keyword, VR) of every attribute a request asks for, in display order."""
+    defaults = list(DEFAULT_RETURN_KEYS[request.level])
+    if request.model == "study" and request.level == "STUDY":
+        defaults = ["PatientName", "PatientID", *defaults]  # study root: a study row says whose it is
+    asked = [(Tag(k), k, dictionary_VR(k)) for k in defaults]
+    asked += [resolve_attribute(k) for k in request.return_keys]
+    asked += [resolve_attribute(k) for k in request.keys]
+    seen: set[BaseTag] = set()
+    return [a for a in asked if not (a[0] in seen or seen.add(a[0]))]  # type: ignore[func-returns-value]
+
+
 def build_identifier(request: QueryRequest) -> Dataset:
     """The C-FIND identifier: level, matching keys, default return keys for the level, extra return keys."""
     ds = Dataset()
     ds.QueryRetrieveLevel = request.level
-    defaults = list(DEFAULT_RETURN_KEYS[request.level])
-    if request.model == "study" and request.level == "STUDY":
-        defaults = ["PatientName", "PatientID", *defaults]  # study root: a study row says whose it is
-    wanted = [(Tag(k), k, dictionary_VR(k)) for k in defaults]
-    wanted += [resolve_attribute(k) for k in request.return_keys]
-    for tag, _keyword, vr in wanted:
-        if tag not in ds:
-            ds.add(_element(tag, vr, ""))
+    for tag, _keyword, vr in _asked(request):
+        ds.add(_element(tag, vr, ""))
     for name, raw in request.keys.items():
         tag, keyword, vr = resolve_attribute(name)
         ds.add(_element(tag, vr, check_value(keyword, vr, str(raw))))
     values = [v for e in ds for v in (e.value if isinstance(e.value, list | MultiValue) else [e.value])]
-    if any(isinstance(v, str) and not v.isascii() for v in values):
-        ds.SpecificCharacterSet = "ISO_IR 192"
+    if any(v is not None and not str(v).isascii() for v in values):
+        ds.SpecificCharacterSet = "ISO_IR 192"  # encoded when written, so the order of setting does not matter
     return ds
 
 
 def columns_for(request: QueryRequest) -> list[str]:
-    """Row keys in the order a table shows them: what we asked for, in the identifier's order of asking."""
-    ds = build_identifier(request)
-    order = [keyword_for_tag(t) or f"{t.group:04X}{t.element:04X}" for t in ds.keys() if t not in NOT_IN_ROWS]
-    first = [k for k in ("PatientName", "PatientID") if k in order]
-    return first + [k for k in order if k not in first]
+    """Row keys in the order a table shows them: the level's defaults, extra return keys, matching keys."""
+    return [keyword for _tag, keyword, _vr in _asked(request) if _tag not in NOT_IN_ROWS]
 
 
 def _text(value: object) -> str:

@@ -86,6 +86,12 @@ class Receiver:
     def subscribe(self, listener: Callable[[ReceiverEvent], None]) -> None:
         self._listeners.append(listener)
 
+    def unsubscribe(self, listener: Callable[[ReceiverEvent], None]) -> None:
+        try:
+            self._listeners.remove(listener)
+        except ValueError:
+            pass
+
     def _emit(self, event: ReceiverEvent) -> None:
         for listener in list(self._listeners):
             listener(event)

@@ -1,0 +1,150 @@
+"""dicomtui move TARGET --dest AE [--study UID] [--series UID] [--instance UID] [--json]
+dicomtui get TARGET [--study UID] [--series UID] [--instance UID] [--json]"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .. import paths
+from ..config import resolve_target
+from ..dicom.validation import InvalidValue, check_ae_title
+from .common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_NO_ASSOCIATION,
+    EXIT_OK,
+    CliError,
+    Context,
+    print_json,
+    run_interruptible,
+)
+
+
+def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
+    move = subparsers.add_parser(
+        "move", parents=[parent], help="ask a node to send a study, series or instance somewhere (C-MOVE)",
+        description="Ask an archive to send a study, series or instance to a destination AE (C-MOVE). "
+                    "The level follows from the most specific UID given.")
+    move.add_argument("target", metavar="TARGET", help="a node name, or AE@HOST:PORT")
+    move.add_argument("--dest", required=True, metavar="AE", help="the AE title to send to (known to the archive)")
+    _selection(move)
+    move.set_defaults(run=run_move)
+
+    get = subparsers.add_parser(
+        "get", parents=[parent], help="fetch a study, series or instance into the local archive (C-GET)",
+        description="Fetch a study, series or instance with C-GET straight into the local archive "
+                    "(the [local] storage folder); the receiver need not be running.")
+    get.add_argument("target", metavar="TARGET", help="a node name, or AE@HOST:PORT")
+    _selection(get)
+    get.set_defaults(run=run_get)
+
+
+def _selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--study", metavar="UID", help="Study Instance UID")
+    parser.add_argument("--series", metavar="UID", help="Series Instance UID (with --study)")
+    parser.add_argument("--instance", metavar="UID", help="SOP Instance UID (with --series and --study)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object with the outcome")
+
+
+def _request(args: argparse.Namespace):
+    from ..engine.retrieve import InvalidRequest, RetrieveRequest
+
+    if not (args.study or args.series or args.instance):
+        raise CliError("say what to retrieve: give --study (and --series, --instance for less)")
+    try:
+        return RetrieveRequest(study_uid=args.study, series_uid=args.series, instance_uid=args.instance)
+    except InvalidRequest as exc:
+        raise CliError(str(exc)) from None
+
+
+class _Bar:
+    """One line on stderr, redrawn at most 10 times a second, when stderr is a terminal."""
+
+    def __init__(self, label: str, enabled: bool):
+        self.label = label
+        self.enabled = enabled
+        self._last = 0.0
+        self._drawn = False
+
+    def __call__(self, progress) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._last < 0.1 and progress.remaining:
+            return
+        self._last = now
+        done = progress.completed + progress.failed + progress.warning
+        total = done + (progress.remaining or 0)
+        width = 30
+        filled = int(width * done / total) if total else 0
+        text = f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total or '?'}"
+        if progress.failed:
+            text += f" ({progress.failed} failed)"
+        sys.stderr.write(text + "\x1b[K")
+        sys.stderr.flush()
+        self._drawn = True
+
+    def end(self) -> None:
+        if self._drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _finish(args: argparse.Namespace, verb: str, result, bar: _Bar) -> int:
+    bar.end()
+    if args.json:
+        print_json(result.as_json())
+    elif result.status is not None or result.completed:
+        print(f"{verb}: {result.completed} completed, {result.failed} failed, {result.warning} warning"
+              + (f" (final status 0x{result.status:04X})" if result.status is not None else ""))
+        for uid in result.failed_uids:
+            print(f"failed: {uid}")
+    if result.ok:
+        return EXIT_OK
+    print(f"dicomtui: {verb} {args.target}: {result.error}", file=sys.stderr)
+    if result.failure == "cancelled":
+        return EXIT_INTERRUPTED
+    return EXIT_NO_ASSOCIATION if result.no_association else EXIT_FAILED
+
+
+def _node(args: argparse.Namespace, ctx: Context):
+    config = ctx.config()
+    try:
+        return config, resolve_target(args.target, config)
+    except InvalidValue as exc:
+        raise CliError(str(exc)) from None
+
+
+def run_move(args: argparse.Namespace, ctx: Context) -> int:
+    from ..engine.retrieve import move
+
+    try:
+        destination = check_ae_title(args.dest)
+    except InvalidValue as exc:
+        raise CliError(f"--dest: {exc}") from None
+    request = _request(args)
+    config, node = _node(args, ctx)
+    bar = _Bar(f"C-MOVE to {destination}", sys.stderr.isatty() and not args.json)
+    result = run_interruptible(
+        lambda cancel: move(node, config.local.ae_title, request, destination, cancel=cancel, on_progress=bar,
+                            local_port=config.local.port))
+    return _finish(args, "move", result, bar)
+
+
+def run_get(args: argparse.Namespace, ctx: Context) -> int:
+    from ..engine.retrieve_get import get
+
+    request = _request(args)
+    config, node = _node(args, ctx)
+    storage = config.local.storage or paths.default_storage_dir()
+    try:
+        storage.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot use the storage folder {storage}: {exc.strerror}") from None
+    bar = _Bar("C-GET", sys.stderr.isatty() and not args.json)
+    result = run_interruptible(
+        lambda cancel: get(node, config.local.ae_title, request, storage, cancel=cancel, on_progress=bar,
+                           duplicates=config.receiver.duplicates, fsync=config.receiver.fsync))
+    return _finish(args, "get", result, bar)

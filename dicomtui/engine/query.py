@@ -1,0 +1,223 @@
+"""C-FIND: query an archive at any level of either model, streaming rows as they arrive.
+
+`find(node, calling_ae, request)` opens an association, runs one query and always releases or aborts;
+`find_on(assoc, request)` runs a query on an association the caller owns and leaves it usable (a limit or
+a cancel sends C-CANCEL and drains the remaining responses: an abandoned C-FIND poisons the association).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydicom.charset import convert_encodings
+from pynetdicom import _config, evt
+from pynetdicom.association import Association
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    PatientRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelFind,
+    Verification,
+)
+
+from ..config.model import Node
+from ..dicom.status import describe_status
+from .association import AssociationError, open_association
+from .query_keys import (
+    LEVELS,
+    MODELS,
+    UNIQUE_KEYS,
+    QueryRequest,
+    Value,
+    build_identifier,
+    columns_for,
+    element_value,
+    parse_key,
+    resolve_attribute,
+    to_row,
+)
+
+__all__ = [
+    "FIND_MODELS", "LEVELS", "MODELS", "UNIQUE_KEYS", "QueryRequest", "QueryResult", "Row", "build_identifier",
+    "columns_for", "element_value", "find", "find_on", "parse_key", "resolve_attribute", "to_row",
+]
+
+FIND_MODELS = {"patient": PatientRootQueryRetrieveInformationModelFind,
+               "study": StudyRootQueryRetrieveInformationModelFind}
+PENDING = (0xFF00, 0xFF01)
+CANCELLED = 0xFE00
+# Pretty-printing every identifier is slow, puts patient data in logs, and decodes values before a
+# fallback character set can be applied (PYNETDICOM.md): we never want it.
+_config.LOG_RESPONSE_IDENTIFIERS = False
+_config.LOG_REQUEST_IDENTIFIERS = False
+_message_ids = itertools.count(1)
+
+Row = dict[str, Value]
+
+
+@dataclass
+class QueryResult:
+    rows: list[Row] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)  # the keys asked for, in display order
+    truncated: bool = False  # stopped at the limit (more matches existed) with C-CANCEL
+    status: int | None = None  # the final status code, when one came
+    error: str | None = None
+    # Like EchoResult.failure: an AssociationError kind ("rejected", "refused", ...), "refused-find"
+    # (echo works, queries do not), "status" (a failure status), "cancelled"; None when ok.
+    failure: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    @property
+    def no_association(self) -> bool:
+        return self.failure not in (None, "status", "cancelled")
+
+
+def _decode(ds, fallback: list[str] | None) -> Row:
+    if fallback and not ds.get("SpecificCharacterSet"):
+        implicit, little = ds.original_encoding
+        ds.set_original_encoding(implicit, little, fallback)
+    return to_row(ds)
+
+
+def find_on(
+    assoc: Association,
+    request: QueryRequest,
+    *,
+    cancel: threading.Event | None = None,
+    on_row: Callable[[Row], None] | None = None,
+    charset: str | None = None,
+) -> QueryResult:
+    """Run one C-FIND on an open association; the association stays usable unless the peer broke it.
+
+    `charset` decodes responses that do not declare (0008,0005). `on_row(row)` is called from this
+    thread for each match as it arrives. Never raises for what the archive answers.
+    """
+    result = QueryResult(columns=columns_for(request))
+    model = FIND_MODELS[request.model]
+    fallback = convert_encodings(charset) if charset else None
+    msg_id = next(_message_ids) % 0xFFFF + 1
+    stopping = False  # C-CANCEL sent: discard and drain what still comes
+    last = time.monotonic()
+    for status, identifier in assoc.send_c_find(build_identifier(request), model, msg_id=msg_id):
+        if "Status" not in status:
+            # Empty: the wait for a response ended without one; early means the peer aborted or closed.
+            waited = time.monotonic() - last
+            aborted = assoc.is_aborted or waited < 0.9 * (assoc.dimse_timeout or 30)
+            result.failure = "aborted" if aborted else "timeout"
+            result.error = ("the archive aborted the association during the query" if aborted else
+                            f"no C-FIND response within {assoc.dimse_timeout:g} s")
+            if assoc.is_established:
+                assoc.abort()
+            return result
+        code = int(status.Status)
+        last = time.monotonic()
+        if code in PENDING:
+            if stopping:
+                continue
+            if request.limit is not None and len(result.rows) >= request.limit:
+                result.truncated, stopping = True, True
+                assoc.send_c_cancel(msg_id, query_model=model)
+                continue
+            if identifier is None:  # pynetdicom could not decode it (it logged why)
+                continue
+            row = _decode(identifier, fallback)
+            result.rows.append(row)
+            if on_row is not None:
+                on_row(row)
+            if cancel is not None and cancel.is_set():
+                stopping = True
+                result.failure, result.error = "cancelled", "cancelled"
+                assoc.send_c_cancel(msg_id, query_model=model)
+            continue
+        result.status = code
+        if code == CANCELLED:
+            if not stopping:
+                result.failure, result.error = "status", "the archive cancelled the query"
+        elif code >= 0xA000 and code < 0xFE00 and not 0xB000 <= code <= 0xBFFF:
+            comment = str(status.get("ErrorComment", "") or "").strip()
+            result.failure = "status"
+            result.error = f"the archive refused the query: {describe_status(code)}" + (
+                f" ({comment})" if comment else "")
+        break
+    if cancel is not None and cancel.is_set() and result.failure is None:
+        result.failure, result.error = "cancelled", "cancelled"
+    return result
+
+
+def _wake_on_abort(event: evt.Event) -> None:
+    """Hand the waiting C-FIND an empty message at once when the peer aborts.
+
+    pynetdicom only notices the abort when its DIMSE wait times out (30 s): Orthanc aborts a C-FIND it
+    refuses, and the user would wait for nothing. (None, None) is what that wait returns on a timeout.
+    """
+    event.assoc.dimse.msg_queue.put((None, None))
+
+
+WAKE_ON_ABORT = (evt.EVT_ABORTED, _wake_on_abort)
+
+
+def _refused_queries(node: Node, calling_ae: str) -> str:
+    return (f"this archive accepts echo but refuses queries from our AE title {calling_ae}; add {calling_ae} to "
+            f"its list of DICOM nodes (allowed to query), or let it answer C-FIND from any AE title")
+
+
+def _echo_works(node: Node, calling_ae: str, timeout: float | None) -> bool:
+    try:
+        assoc = open_association(node, calling_ae, [Verification], timeout=timeout)
+    except AssociationError:
+        return False
+    try:
+        status = assoc.send_c_echo()
+        return status.get("Status") == 0x0000
+    finally:
+        if assoc.is_established:
+            assoc.release()
+
+
+def find(
+    node: Node,
+    calling_ae: str,
+    request: QueryRequest,
+    *,
+    cancel: threading.Event | None = None,
+    on_row: Callable[[Row], None] | None = None,
+    timeout: float | None = None,
+) -> QueryResult:
+    """Query `node` on an association of its own; never raises for network trouble."""
+    model = FIND_MODELS[request.model]
+    try:
+        assoc = open_association(node, calling_ae, [model, Verification], timeout=timeout,
+                                 evt_handlers=[WAKE_ON_ABORT])
+    except AssociationError as exc:
+        result = QueryResult(columns=columns_for(request), error=exc.message, failure=exc.kind)
+        if exc.kind == "rejected" and _echo_works(node, calling_ae, timeout):
+            result.failure, result.error = "refused-find", _refused_queries(node, calling_ae)
+        return result
+    try:
+        if not any(c.abstract_syntax == model for c in assoc.accepted_contexts):
+            verification = any(c.abstract_syntax == Verification for c in assoc.accepted_contexts)
+            text = (_refused_queries(node, calling_ae) if verification else
+                    f"the archive accepted the association but refused the {request.model} root C-FIND "
+                    "information model; it may not support it, or not for our AE title")
+            return QueryResult(columns=columns_for(request), error=text,
+                               failure="refused-find" if verification else "status")
+        result = find_on(assoc, request, cancel=cancel, on_row=on_row, charset=node.charset)
+        if result.failure == "aborted" and not result.rows and _echo_works(node, calling_ae, timeout):
+            # Orthanc answers a C-FIND from an AE title it does not know with A-ABORT, and echo still works.
+            result.failure, result.error = "refused-find", _refused_queries(node, calling_ae) + (
+                " (it aborted the association instead of answering the query)")
+        return result
+    except BaseException:
+        assoc.abort()
+        raise
+    finally:
+        if assoc.is_established:
+            if cancel is not None and cancel.is_set():
+                assoc.abort()
+            else:
+                assoc.release()
