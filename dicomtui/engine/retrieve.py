@@ -1,6 +1,6 @@
 """C-MOVE and C-GET as SCU: requests, progress, results, and failures in words.
 
-`move()` asks an archive to send instances to a destination AE; `get()` (in retrieve_get.py)
+`move()` (retrieve_move.py) asks an archive to send instances to a destination AE; `get()` (retrieve_get.py)
 fetches them over our own association straight into the local archive. Both turn pending
 responses into `RetrieveProgress` callbacks and the final response into a `RetrieveResult`
 whose `error` explains a failure the way a PACS administrator can act on it.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,8 +28,7 @@ from pynetdicom.status import code_to_category
 
 from ..config.model import Node
 from ..dicom.status import describe_status
-from .association import AssociationError, Timeouts, open_association
-from .receiver.events import AssociationClosed, AssociationOpened, InstanceStored
+from .association import Timeouts
 
 # pynetdicom waits `dimse_timeout` for EACH response. An archive answers a C-MOVE with one
 # pending response per sub-operation, and the gap between two of them is as long as one
@@ -261,14 +261,18 @@ def drive(assoc: Association, responses, result: RetrieveResult, *, model: str, 
     base = base or RetrieveProgress(None, 0, 0, 0)
     stream = _Stream()
     canceller = _Canceller(assoc, cancel, msg_id, model)
+    last = time.monotonic()
     try:
         for status, identifier in responses:
+            waited, last = time.monotonic() - last, time.monotonic()
             if "Status" not in status:
                 stream.empty = True
                 if canceller.aborted or (cancel is not None and cancel.is_set()):
                     result.fail("cancelled", "cancelled; the archive did not confirm the cancel in time, "
                                 "so the association was aborted")
-                elif assoc.is_aborted:
+                elif assoc.is_aborted or waited < (assoc.dimse_timeout or 0) * 0.9:
+                    # An empty status long before the timeout: the peer aborted or closed (pynetdicom may
+                    # not have marked the association aborted yet).
                     result.fail("aborted", "the archive aborted the association during the retrieve")
                 else:
                     result.fail("timeout", f"the archive sent nothing for {assoc.dimse_timeout:g} s; "
@@ -341,144 +345,14 @@ def refused_retrieve(node: Node, calling_ae: str, timeout: float | None, what: s
             f"allow {calling_ae} to {what} in the archive's list of DICOM nodes")
 
 
-# -- C-MOVE --------------------------------------------------------------------------------------------------
+# -- the services (in their own modules) -------------------------------------------------------------------
 
 
-class _ArrivalWatch:
-    """What a Receiver running in this process saw while a C-MOVE was under way."""
+def move(*args, **kwargs) -> RetrieveResult:
+    """C-MOVE: see retrieve_move.move."""
+    from .retrieve_move import move as _move
 
-    def __init__(self, receiver) -> None:
-        self.receiver = receiver
-        self.opened: list[AssociationOpened] = []
-        self.rejected: list[AssociationClosed] = []
-        self.stored = 0
-        self._lock = threading.Lock()
-        receiver.subscribe(self)
-
-    def __call__(self, event) -> None:
-        with self._lock:
-            if isinstance(event, AssociationOpened):
-                self.opened.append(event)
-            elif isinstance(event, AssociationClosed) and event.how == "rejected":
-                self.rejected.append(event)
-            elif isinstance(event, InstanceStored):
-                self.stored += 1
-
-    def close(self) -> None:
-        unsubscribe = getattr(self.receiver, "unsubscribe", None)
-        if unsubscribe is not None:
-            unsubscribe(self)
-
-    def describe(self, our_ae: str) -> list[str]:
-        port = self.receiver.settings.port
-        with self._lock:
-            opened, rejected, stored = list(self.opened), list(self.rejected), self.stored
-        lines = []
-        for event in opened:
-            line = (f"the archive's association arrived at our receiver (port {port}) from AE title "
-                    f"{event.calling_ae} calling {event.called_ae}")
-            if event.called_ae.strip() != our_ae:
-                line += f" (not {our_ae})"
-            lines.append(line + f"; {stored} instance(s) stored")
-        for event in rejected:
-            lines.append(f"an association arrived at our receiver (port {port}) but was rejected: {event.detail} "
-                         f"(our receiver's AE title is {our_ae}; correct the archive's entry for it)")
-        if not lines:
-            lines.append(f"the archive's association did not arrive at our receiver (port {port}): the archive "
-                         "has a wrong host or port for it, or a firewall blocks the connection")
-        return lines
-
-
-def move(
-    node: Node,
-    calling_ae: str,
-    request: RetrieveRequest,
-    destination_ae: str,
-    *,
-    cancel: threading.Event | None = None,
-    on_progress: ProgressCallback | None = None,
-    timeout: float | None = None,
-    receiver=None,
-    local_port: int | None = None,
-) -> RetrieveResult:
-    """Ask `node` to send what `request` selects to `destination_ae` (C-MOVE). Never raises for
-    network trouble: the result says what happened.
-
-    `receiver`: a running `Receiver` in this process; during the move we watch whether the
-    archive's association reaches it, and say so if the move fails. `local_port`: the port the
-    archive should use to reach us (for the advice on an unknown destination); defaults to the
-    receiver's port.
-    """
-    result = RetrieveResult()
-    destination_ae = destination_ae.strip()
-    watch = _ArrivalWatch(receiver) if receiver is not None else None
-    our_ae = receiver.settings.ae_title if receiver is not None else calling_ae
-    port = local_port if local_port is not None else (receiver.settings.port if receiver is not None else None)
-    host = None
-    stream = _Stream()
-    try:
-        try:
-            assoc = open_association(node, calling_ae, [request.move_model], timeout=timeout)
-        except AssociationError as exc:
-            result.fail(exc.kind, exc.message)
-            if exc.kind == "rejected":
-                sentence = refused_retrieve(node, calling_ae, timeout, "retrieve (C-MOVE)", exc.message)
-                if sentence:
-                    result.fail("rejected", sentence)
-            return result
-        result.associations = 1
-        try:
-            stretch_timeouts(assoc, node, timeout)
-            host = local_address(assoc)
-            if not any(c.abstract_syntax == request.move_model for c in assoc.accepted_contexts):
-                result.fail("retrieve-refused", f"the archive accepted the association but refused C-MOVE with "
-                            f"the {request.model} root model from our AE title {calling_ae}")
-                return result
-            responses = assoc.send_c_move(request.identifier(), destination_ae, request.move_model, msg_id=1)
-            stream = drive(assoc, responses, result, model=request.move_model, msg_id=1, cancel=cancel,
-                           on_progress=on_progress)
-        finally:
-            if assoc.is_established:
-                if stream.final:
-                    assoc.release()
-                else:
-                    assoc.abort()
-        if stream.empty and stream.pendings == 0 and result.failure == "aborted":
-            sentence = refused_retrieve(node, calling_ae, timeout, "retrieve (C-MOVE)",
-                                        "it aborted the association on our C-MOVE request")
-            if sentence:
-                result.fail("retrieve-refused", sentence)
-        judge_final(result, "move")
-        _explain_move(result, destination_ae, our_ae, host, port)
-        return result
-    finally:
-        if watch is not None:
-            watch.close()
-            if destination_ae == our_ae or destination_ae == calling_ae:
-                result.arrivals = watch.describe(our_ae)
-                if result.failure not in (None, "cancelled") and result.error is not None:
-                    result.error += ". " + "; ".join(result.arrivals)
-
-
-def _explain_move(result: RetrieveResult, destination: str, our_ae: str, host: str | None,
-                  port: int | None) -> None:
-    code = result.status
-    nothing_moved = result.completed == 0 and result.failed == 0 and result.warning == 0
-    unknown = code == UNKNOWN_DESTINATION or (code == 0xC000 and nothing_moved)
-    if not unknown:
-        if result.failure in ("status", "suboperations") and destination != our_ae:
-            result.error += (f"; check that {destination} is running at the address the archive has for it and "
-                             "accepts the archive's AE title")
-        return
-    if destination == our_ae:
-        where = f"{host or 'this machine'}:{port or 'our port'} (this machine's address and our port)"
-    else:
-        where = f"host:port ({destination}'s address and port)"
-    prefix = ("" if code == UNKNOWN_DESTINATION else
-              f"the archive refused the move ({describe_status(code)}), which is how Orthanc says that it does "
-              "not know the destination: ")
-    result.fail("unknown-destination", f"{prefix}the archive does not know AE title {destination}; add "
-                f"{destination} -> {where} to its list of DICOM nodes")
+    return _move(*args, **kwargs)
 
 
 def get(*args, **kwargs) -> RetrieveResult:
