@@ -7,6 +7,7 @@ import csv
 import json
 import sys
 import threading
+import time
 import unicodedata
 
 from ..config import resolve_target
@@ -108,6 +109,7 @@ class Output:
         self.limit = args.limit
         self.columns = columns_for(request)
         self.count = 0
+        self.flushed = 0.0
         self.lock = threading.Lock()
         self.writer = csv.writer(sys.stdout, lineterminator="\n") if self.mode == "csv" else None
         self.rows: list[dict] = []
@@ -124,7 +126,10 @@ class Output:
             if self.mode == "json":
                 text = json.dumps(row, ensure_ascii=False)
                 sys.stdout.write(("[\n  " if self.count == 1 else ",\n  ") + text)
-                sys.stdout.flush()
+                now = time.monotonic()
+                if now - self.flushed > 0.1:  # the first row at once, then a few times a second
+                    sys.stdout.flush()
+                    self.flushed = now
             elif self.writer is not None:
                 self.writer.writerow([_cell(row.get(c)) for c in self.columns])
             else:

@@ -78,9 +78,13 @@ class QueryResult:
 
 
 def _decode(ds, fallback: list[str] | None) -> Row:
-    if fallback and not ds.get("SpecificCharacterSet"):
+    declared = ds.get("SpecificCharacterSet")
+    if declared:
+        return to_row(ds, convert_encodings(declared))
+    if fallback:
         implicit, little = ds.original_encoding
-        ds.set_original_encoding(implicit, little, fallback)
+        ds.set_original_encoding(implicit, little, fallback)  # for values pydicom converts itself
+        return to_row(ds, fallback)
     return to_row(ds)
 
 

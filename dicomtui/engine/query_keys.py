@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import functools
 import re
 from dataclasses import dataclass, field
 
+from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import dictionary_VR, keyword_dict, keyword_for_tag, tag_for_keyword
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
+from pydicom.valuerep import PN_DELIMS, TEXT_VR_DELIMS
 
 from ..dicom.validation import InvalidValue
 
@@ -39,6 +42,11 @@ _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 _TAG = re.compile(r"^\(?\s*([0-9A-Fa-f]{4})\s*,\s*([0-9A-Fa-f]{4})\s*\)?$")
 
 Value = str | list[str] | None
+_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI",
+                       "UR", "UT"})
+_CHARSET_VRS = frozenset({"LO", "LT", "PN", "SH", "ST", "UC", "UT"})  # decoded with (0008,0005)
+_SINGLE_TEXT = frozenset({"LT", "ST", "UT", "UR"})  # a backslash is part of the value
+_SLOW = object()
 
 
 @dataclass
@@ -212,12 +220,60 @@ def element_value(elem: DataElement) -> Value:
     return text if text != "" else None
 
 
-def to_row(ds: Dataset) -> dict[str, Value]:
-    """keyword -> value for every attribute of a response (private ones as GGGGEEEE)."""
+@functools.lru_cache(maxsize=4096)
+def _dictionary_vr(tag: int) -> str | None:
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return None
+
+
+def _raw_text(raw: RawDataElement, encodings: list[str]) -> Value | object:
+    """A text value straight from its bytes, or _SLOW for pydicom to convert.
+
+    pydicom's own conversion is most of the cost of a large C-FIND (about 0.45 ms of 0.6 per response of
+    ten keys); text needs only decoding with the response's character set and splitting.
+    """
+    vr = raw.VR or _dictionary_vr(raw.tag)
+    data = raw.value
+    if vr not in _TEXT_VRS or not isinstance(data, bytes):
+        return _SLOW
+    if vr == "PN":  # as pydicom does: values, then component groups, each decoded on its own
+        parts = []
+        for value in data.rstrip(b" \0").split(b"\\"):
+            groups = [decode_bytes(g, encodings, PN_DELIMS) for g in value.split(b"=")]
+            while groups and not groups[-1]:
+                groups.pop()
+            parts.append("=".join(groups).rstrip(" "))
+    elif vr in _CHARSET_VRS:
+        values = [data] if vr in _SINGLE_TEXT else data.split(b"\\")
+        parts = [decode_bytes(v, encodings, TEXT_VR_DELIMS).rstrip(" \0") for v in values]
+    else:
+        text = data.decode("latin-1")
+        parts = [text] if vr in _SINGLE_TEXT else text.split("\\")
+        parts = [p.strip(" \0") for p in parts]
+    if len(parts) == 1:
+        return parts[0] or None
+    return parts if any(parts) else None
+
+
+def to_row(ds: Dataset, encodings: list[str] | None = None) -> dict[str, Value]:
+    """keyword -> value for every attribute of a response (private ones as GGGGEEEE).
+
+    `encodings`: Python codecs for the text (default: what the response's (0008,0005) says).
+    """
+    if encodings is None:
+        declared = ds.get("SpecificCharacterSet")
+        encodings = convert_encodings(declared) if declared else ["iso8859"]
     row: dict[str, Value] = {}
-    for elem in ds:
-        if elem.tag in NOT_IN_ROWS:
+    for tag in list(ds.keys()):
+        if tag in NOT_IN_ROWS:
             continue
-        key = elem.keyword or f"{elem.tag.group:04X}{elem.tag.element:04X}"
-        row[key] = element_value(elem)
+        item = ds.get_item(tag)
+        value = _raw_text(item, encodings) if isinstance(item, RawDataElement) else _SLOW
+        if value is _SLOW:
+            item = ds[tag]
+            value = element_value(item)
+        key = keyword_for_tag(tag) or f"{tag.group:04X}{tag.element:04X}"
+        row[key] = value  # type: ignore[assignment]
     return row
