@@ -59,6 +59,19 @@ def _set_nodelay(event: evt.Event) -> None:
 NODELAY_HANDLER = (evt.EVT_CONN_OPEN, _set_nodelay)
 
 
+def _wake_on_abort(event: evt.Event) -> None:
+    """Hand a waiting DIMSE call an empty message at once when the peer aborts.
+
+    pynetdicom only notices an abort when its DIMSE wait times out (30 s or more): Orthanc
+    answers a C-FIND or C-MOVE it refuses with A-ABORT, and the user would wait for nothing.
+    (None, None) is what that wait returns on a timeout; callers treat an empty status as fatal.
+    """
+    event.assoc.dimse.msg_queue.put((None, None))
+
+
+WAKE_ON_ABORT = (evt.EVT_ABORTED, _wake_on_abort)
+
+
 class _Capture(logging.Handler):
     """Collects pynetdicom's log records: the only place it says why a connection failed."""
 
@@ -180,7 +193,7 @@ def open_association(
             ae_title=node.ae_title,
             max_pdu=node.max_pdu if node.max_pdu is not None else DEFAULT_MAX_PDU,
             ext_neg=ext_neg,
-            evt_handlers=[NODELAY_HANDLER, *(evt_handlers or [])],
+            evt_handlers=[NODELAY_HANDLER, WAKE_ON_ABORT, *(evt_handlers or [])],
         )
     finally:
         logger.removeHandler(capture)

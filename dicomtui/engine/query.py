@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pydicom.charset import convert_encodings
-from pynetdicom import _config, evt
+from pynetdicom import _config
 from pynetdicom.association import Association
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     PatientRootQueryRetrieveInformationModelFind,
@@ -153,18 +153,6 @@ def find_on(
     return result
 
 
-def _wake_on_abort(event: evt.Event) -> None:
-    """Hand the waiting C-FIND an empty message at once when the peer aborts.
-
-    pynetdicom only notices the abort when its DIMSE wait times out (30 s): Orthanc aborts a C-FIND it
-    refuses, and the user would wait for nothing. (None, None) is what that wait returns on a timeout.
-    """
-    event.assoc.dimse.msg_queue.put((None, None))
-
-
-WAKE_ON_ABORT = (evt.EVT_ABORTED, _wake_on_abort)
-
-
 def _refused_queries(node: Node, calling_ae: str) -> str:
     return (f"this archive accepts echo but refuses queries from our AE title {calling_ae}; add {calling_ae} to "
             f"its list of DICOM nodes (allowed to query), or let it answer C-FIND from any AE title")
@@ -195,8 +183,7 @@ def find(
     """Query `node` on an association of its own; never raises for network trouble."""
     model = FIND_MODELS[request.model]
     try:
-        assoc = open_association(node, calling_ae, [model, Verification], timeout=timeout,
-                                 evt_handlers=[WAKE_ON_ABORT])
+        assoc = open_association(node, calling_ae, [model, Verification], timeout=timeout)
     except AssociationError as exc:
         result = QueryResult(columns=columns_for(request), error=exc.message, failure=exc.kind)
         if exc.kind == "rejected" and _echo_works(node, calling_ae, timeout):
