@@ -22,6 +22,7 @@ from pynetdicom.pdu_primitives import A_ASSOCIATE
 
 from ..config.model import DEFAULT_TIMEOUT, Node
 from ..dicom.association_errors import explain_rejection
+from . import pynetdicom_setup  # noqa: F401 - settings on import
 
 # Our receive limit when the node does not set one: large enough for throughput, small
 # enough that one PDU never costs much memory.

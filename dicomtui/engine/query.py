@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pydicom.charset import convert_encodings
-from pynetdicom import _config
 from pynetdicom.association import Association
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     PatientRootQueryRetrieveInformationModelFind,
@@ -48,10 +47,6 @@ FIND_MODELS = {"patient": PatientRootQueryRetrieveInformationModelFind,
                "study": StudyRootQueryRetrieveInformationModelFind}
 PENDING = (0xFF00, 0xFF01)
 CANCELLED = 0xFE00
-# Pretty-printing every identifier is slow, puts patient data in logs, and decodes values before a
-# fallback character set can be applied (PYNETDICOM.md): we never want it.
-_config.LOG_RESPONSE_IDENTIFIERS = False
-_config.LOG_REQUEST_IDENTIFIERS = False
 _message_ids = itertools.count(1)
 
 Row = dict[str, Value]

@@ -21,6 +21,7 @@ from pynetdicom import AE, evt
 from pynetdicom.association import Association
 
 from ...store.archive_index import ArchiveIndex, Received
+from .. import pynetdicom_setup  # noqa: F401 - settings on import
 from .contexts import add_supported_contexts
 from .events import (
     AssociationClosed,
