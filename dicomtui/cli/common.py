@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .. import paths
-from ..config import Config, ConfigError, ConfigFile
+from ..config import Config, ConfigError, ConfigFile, Node, resolve_target
+from ..dicom.validation import InvalidValue
 from ..store.echo_log import EchoLog
 
 EXIT_OK = 0
@@ -48,6 +49,14 @@ class Context:
             return self.config_file().require_ok()
         except ConfigError as exc:
             raise config_error(exc) from None
+
+    def target(self, text: str) -> tuple[Config, Node]:
+        """The config and the node TARGET names (a node name or AE@HOST:PORT), or exit 2 saying why."""
+        config = self.config()
+        try:
+            return config, resolve_target(text, config)
+        except InvalidValue as exc:
+            raise CliError(str(exc)) from None
 
     def echo_log(self) -> EchoLog:
         return EchoLog(paths.state_db())

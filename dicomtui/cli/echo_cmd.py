@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..config import resolve_target
 from ..dicom.validation import InvalidValue, check_timeout
 from .common import (
     EXIT_FAILED,
@@ -45,11 +44,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         timeout = check_timeout(args.timeout, "--timeout") if args.timeout is not None else None
     except InvalidValue as exc:
         raise CliError(str(exc)) from None
-    config = ctx.config()
-    try:
-        node = resolve_target(args.target, config)
-    except InvalidValue as exc:
-        raise CliError(str(exc)) from None
+    config, node = ctx.target(args.target)
     known = config.node(args.target) is not None
 
     if not args.json:

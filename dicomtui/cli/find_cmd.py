@@ -10,7 +10,6 @@ import threading
 import time
 import unicodedata
 
-from ..config import resolve_target
 from ..dicom.validation import InvalidValue
 from .common import EXIT_FAILED, EXIT_NO_ASSOCIATION, EXIT_OK, CliError, Context, run_interruptible
 
@@ -75,11 +74,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         request = _request(args)
     except InvalidValue as exc:
         raise CliError(str(exc)) from None
-    config = ctx.config()
-    try:
-        node = resolve_target(args.target, config)
-    except InvalidValue as exc:
-        raise CliError(str(exc)) from None
+    config, node = ctx.target(args.target)
 
     out = Output(args, request)
     result: QueryResult = run_interruptible(

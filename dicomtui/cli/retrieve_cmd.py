@@ -8,7 +8,6 @@ import sys
 import time
 
 from .. import paths
-from ..config import resolve_target
 from ..dicom.validation import InvalidValue, check_ae_title
 from .common import (
     EXIT_FAILED,
@@ -109,14 +108,6 @@ def _finish(args: argparse.Namespace, verb: str, result, bar: _Bar) -> int:
     return EXIT_NO_ASSOCIATION if result.no_association else EXIT_FAILED
 
 
-def _node(args: argparse.Namespace, ctx: Context):
-    config = ctx.config()
-    try:
-        return config, resolve_target(args.target, config)
-    except InvalidValue as exc:
-        raise CliError(str(exc)) from None
-
-
 def run_move(args: argparse.Namespace, ctx: Context) -> int:
     from ..engine.retrieve import move
 
@@ -125,7 +116,7 @@ def run_move(args: argparse.Namespace, ctx: Context) -> int:
     except InvalidValue as exc:
         raise CliError(f"--dest: {exc}") from None
     request = _request(args)
-    config, node = _node(args, ctx)
+    config, node = ctx.target(args.target)
     bar = _Bar(f"C-MOVE to {destination}", sys.stderr.isatty() and not args.json)
     result = run_interruptible(
         lambda cancel: move(node, config.local.ae_title, request, destination, cancel=cancel, on_progress=bar,
@@ -137,7 +128,7 @@ def run_get(args: argparse.Namespace, ctx: Context) -> int:
     from ..engine.retrieve_get import get
 
     request = _request(args)
-    config, node = _node(args, ctx)
+    config, node = ctx.target(args.target)
     storage = config.local.storage or paths.default_storage_dir()
     try:
         storage.mkdir(parents=True, exist_ok=True)

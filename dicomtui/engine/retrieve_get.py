@@ -32,7 +32,7 @@ from ..store.archive_index import ArchiveIndex, Received
 from .association import AssociationError, open_association
 from .receiver.contexts import LOSSLESS, LOSSY, UNCOMPRESSED
 from .receiver.spool import INCOMING
-from .receiver.storing import place, read_header, relative_path
+from .receiver.storing import fsync_path, place, read_header, relative_path
 from .retrieve import (
     ProgressCallback,
     RetrieveProgress,
@@ -153,7 +153,7 @@ class Store:
             if not all(str(ds.get(k, "")).strip() for k in ("StudyInstanceUID", "SeriesInstanceUID")):
                 return self._refuse(sop_instance, DATA_SET_DOES_NOT_MATCH, "no study or series UID")
             if self.fsync:
-                _fsync(temp)
+                fsync_path(temp)
             existing = self.index.path_of(sop_instance)
             placed = place(temp, self.storage, relative_path(ds, sop_instance), self.duplicates, self.fsync,
                            existing=existing.relative_to(self.storage) if existing is not None else None)
@@ -194,14 +194,6 @@ class Store:
         with self._lock:
             self.refused.append((sop_instance, status, reason))
         return status
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass

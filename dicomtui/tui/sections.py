@@ -22,9 +22,11 @@ class Section:
 
 def sections() -> list[Section]:
     from .screens.nodes import NodesScreen
+    from .screens.query import QueryScreen
     from .screens.receiver import ReceiverScreen
 
     return [
         Section("nodes", "Nodes", "1", NodesScreen),
-        Section("receiver", "Receiver", "2", ReceiverScreen),
+        Section("query", "Query", "2", QueryScreen),
+        Section("receiver", "Receiver", "3", ReceiverScreen),
     ]

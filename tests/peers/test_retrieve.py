@@ -103,7 +103,7 @@ def test_request_level_follows_the_most_specific_uid() -> None:
 
 
 def test_move_from_orthanc_to_our_receiver(orthanc, receiver_factory, scu_ports, tmp_path: Path) -> None:
-    files = study_files(tmp_path / "src", seed=4101)
+    files = study_files(tmp_path / "src", seed=5101)
     orthanc.upload(files)
     rx = receiver_factory(port=scu_ports["DICOMTUI"])
     progress: list[RetrieveProgress] = []
@@ -118,7 +118,7 @@ def test_move_from_orthanc_to_our_receiver(orthanc, receiver_factory, scu_ports,
 
 
 def test_move_from_orthanc_to_a_storescp_node(orthanc, storescp_factory, tmp_path: Path) -> None:
-    files = study_files(tmp_path / "src", seed=4102, series=1, instances=4)
+    files = study_files(tmp_path / "src", seed=5102, series=1, instances=4)
     orthanc.upload(files)
     peer = storescp_factory(ae_title="RTSTORE")
     orthanc.set_modality("rtstore", "RTSTORE", peer.host, peer.port)
@@ -131,7 +131,7 @@ def test_move_from_orthanc_to_a_storescp_node(orthanc, storescp_factory, tmp_pat
 
 
 def test_move_from_dcmqrscp_to_our_receiver(dcmqrscp, receiver_factory, scu_ports, tmp_path: Path) -> None:
-    files = study_files(tmp_path / "src", seed=4103)
+    files = study_files(tmp_path / "src", seed=5103)
     dcmqrscp.store(files)
     rx = receiver_factory(port=scu_ports["DICOMTUI"])
     result = move(node_of(dcmqrscp), "DICOMTUI", RetrieveRequest(study_uid=study_uid_of(files)), "DICOMTUI",
@@ -144,7 +144,7 @@ def test_move_from_dcmqrscp_to_our_receiver(dcmqrscp, receiver_factory, scu_port
 
 def test_cancel_of_a_long_move_returns_promptly(dcmqrscp_factory, receiver_factory, tmp_path: Path) -> None:
     rx = receiver_factory()
-    files = study_files(tmp_path / "src", seed=4104, series=2, instances=150)
+    files = study_files(tmp_path / "src", seed=5104, series=2, instances=150)
     peer = dcmqrscp_factory(known_peers={"DICOMTUI": (HOST, rx.port)}, preload=files)
     cancel = threading.Event()
     cancelled_at: list[float] = []
@@ -170,7 +170,7 @@ def test_cancel_of_a_long_move_returns_promptly(dcmqrscp_factory, receiver_facto
 def test_get_of_a_mixed_study_from_orthanc(orthanc, tmp_path: Path, monkeypatch, chunked: bool) -> None:
     # The receiver turns chunked receiving on for the whole process; the handler must work either way.
     monkeypatch.setattr(_config, "STORE_RECV_CHUNKED_DATASET", chunked)
-    study, files = mixed_study(tmp_path / "src", seed=4110 + chunked)
+    study, files = mixed_study(tmp_path / "src", seed=5110 + chunked)
     orthanc.upload(files)
     request = RetrieveRequest(study_uid=study)
     found = find_instances(node_of(orthanc), "DICOMTUI", request)
@@ -191,7 +191,7 @@ def _tempdir() -> str:
 
 
 def test_get_splits_over_associations_when_contexts_do_not_fit(orthanc, tmp_path: Path) -> None:
-    study, files = mixed_study(tmp_path / "src", seed=4112)
+    study, files = mixed_study(tmp_path / "src", seed=5112)
     orthanc.upload(files)
     storage = tmp_path / "archive"
     # Room for the Get context and two storage contexts: three SOP classes need two associations.
@@ -203,7 +203,7 @@ def test_get_splits_over_associations_when_contexts_do_not_fit(orthanc, tmp_path
 
 
 def test_get_of_a_mixed_study_from_dcmqrscp(dcmqrscp_factory, tmp_path: Path) -> None:
-    study, files = mixed_study(tmp_path / "src", seed=4113)
+    study, files = mixed_study(tmp_path / "src", seed=5113)
     peer = dcmqrscp_factory(preload=files)
     # dcmqrscp leaves SOPClassUID out of IMAGE-level C-FIND responses: the standard list is proposed instead.
     assert find_instances(node_of(peer), "TESTSCU", RetrieveRequest(study_uid=study)) is None
@@ -222,7 +222,7 @@ def test_get_of_a_mixed_study_from_dcmqrscp(dcmqrscp_factory, tmp_path: Path) ->
 
 
 def test_unknown_destination_dcmqrscp_a801(dcmqrscp, tmp_path: Path) -> None:
-    files = study_files(tmp_path / "src", seed=4120, series=1, instances=1)
+    files = study_files(tmp_path / "src", seed=5120, series=1, instances=1)
     dcmqrscp.store(files)
     result = move(node_of(dcmqrscp), "TESTSCU", RetrieveRequest(study_uid=study_uid_of(files)), "NOWHERE",
                   local_port=11112)
@@ -232,7 +232,7 @@ def test_unknown_destination_dcmqrscp_a801(dcmqrscp, tmp_path: Path) -> None:
 
 def test_unknown_destination_our_own_archive_a801(receiver_factory, tmp_path: Path) -> None:
     archive = receiver_factory(ae_title="OURQR")
-    files = study_files(tmp_path / "src", seed=4121, series=1, instances=1)
+    files = study_files(tmp_path / "src", seed=5121, series=1, instances=1)
     node = Node(name="ours", ae_title="OURQR", host=HOST, port=archive.port, timeout=10)
     result = move(node, "DICOMTUI", RetrieveRequest(study_uid=study_uid_of(files)), "DICOMTUI", local_port=4242)
     assert (result.status, result.failure) == (0xA801, "unknown-destination")
@@ -240,7 +240,7 @@ def test_unknown_destination_our_own_archive_a801(receiver_factory, tmp_path: Pa
 
 
 def test_unknown_destination_orthanc_c000(orthanc, tmp_path: Path) -> None:
-    files = study_files(tmp_path / "src", seed=4122, series=1, instances=1)
+    files = study_files(tmp_path / "src", seed=5122, series=1, instances=1)
     orthanc.upload(files)
     result = move(node_of(orthanc), "DICOMTUI", RetrieveRequest(study_uid=study_uid_of(files)), "NOWHERE")
     assert (result.status, result.failure) == (0xC000, "unknown-destination"), result
@@ -249,7 +249,7 @@ def test_unknown_destination_orthanc_c000(orthanc, tmp_path: Path) -> None:
 
 def test_move_to_us_says_whether_the_association_arrived(orthanc, receiver_factory, tmp_path: Path) -> None:
     # Orthanc sends DICOMTUI to scu_ports["DICOMTUI"], where nothing listens; our receiver is elsewhere.
-    files = study_files(tmp_path / "src", seed=4123, series=1, instances=2)
+    files = study_files(tmp_path / "src", seed=5123, series=1, instances=2)
     orthanc.upload(files)
     rx = receiver_factory()
     result = move(node_of(orthanc), "DICOMTUI", RetrieveRequest(study_uid=study_uid_of(files)), "DICOMTUI",
@@ -264,7 +264,7 @@ def test_move_to_us_with_a_wrong_called_ae(orthanc_factory, receiver_factory, tm
     # The archive knows our address under another AE title: it calls that one, and our receiver rejects it.
     peer = orthanc_factory(ae_title="WRONGAE", modalities={"TESTSCU": (HOST, free_port()),
                                                            "OLDNAME": (HOST, rx.port)})
-    files = study_files(tmp_path / "src", seed=4124, series=1, instances=1)
+    files = study_files(tmp_path / "src", seed=5124, series=1, instances=1)
     peer.upload(files)
     result = move(node_of(peer), "TESTSCU", RetrieveRequest(study_uid=study_uid_of(files)), "OLDNAME",
                   receiver=rx.receiver)
@@ -277,7 +277,7 @@ def test_move_to_us_with_a_wrong_called_ae(orthanc_factory, receiver_factory, tm
 
 def test_orthanc_accepts_echo_but_refuses_retrieves(orthanc_factory, tmp_path: Path) -> None:
     peer = orthanc_factory(ae_title="PICKY", modalities={"TESTSCU": (HOST, free_port())})
-    files = study_files(tmp_path / "src", seed=4125, series=1, instances=1)
+    files = study_files(tmp_path / "src", seed=5125, series=1, instances=1)
     peer.upload(files)
     request = RetrieveRequest(study_uid=study_uid_of(files))
     moved = move(node_of(peer), "STRANGER", request, "STRANGER")
@@ -309,7 +309,7 @@ def test_get_role_selection_refused(tmp_path: Path) -> None:
 
 
 def test_cli_get_json_and_exit_codes(orthanc, home, tmp_path: Path) -> None:
-    study, files = mixed_study(tmp_path / "src", seed=4130)
+    study, files = mixed_study(tmp_path / "src", seed=5130)
     orthanc.upload(files)
     target = f"{orthanc.ae_title}@{orthanc.host}:{orthanc.port}"
     ok = run_cli(home, "get", target, "--study", study, "--json")
@@ -326,7 +326,7 @@ def test_cli_get_json_and_exit_codes(orthanc, home, tmp_path: Path) -> None:
 
 
 def test_cli_move_json_and_exit_codes(orthanc, storescp_factory, scu_ports, home, tmp_path: Path) -> None:
-    files = study_files(tmp_path / "src", seed=4131, series=1, instances=2)
+    files = study_files(tmp_path / "src", seed=5131, series=1, instances=2)
     orthanc.upload(files)
     peer = storescp_factory(ae_title="TESTSCU", port=scu_ports["TESTSCU"])
     target = f"{orthanc.ae_title}@{orthanc.host}:{orthanc.port}"

@@ -60,13 +60,14 @@ def place(temp: Path, storage: Path, relative: Path, duplicates: str, fsync: boo
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temp, final)
     if fsync:
-        _sync_dir(final.parent)
+        fsync_path(final.parent)
     if duplicate and current != final:
         current.unlink(missing_ok=True)  # the newer copy lives elsewhere now
     return Placed(relative, duplicate)
 
 
-def _sync_dir(folder: Path) -> None:
+def fsync_path(folder: Path) -> None:
+    """fsync a file or a folder by path (a folder: to make a rename in it durable)."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -1,0 +1,84 @@
+"""C-FIND and retrieves for the Query screen, each in a daemon thread.
+
+Daemons, like the echo pool: quitting never waits for an archive that does not answer. The thread
+only collects; the screen drains rows and progress on a timer (at most ten updates a second) and
+gets one message when the run ends. Nothing here touches a widget.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..engine.loading import import_engine
+
+
+class Run:
+    """One engine call in its own daemon thread; `done(run)` is called in that thread at the end."""
+
+    def __init__(self, what: str, call: Callable[[Run], Any], done: Callable[[Run], None]) -> None:
+        self.what = what
+        self.cancel = threading.Event()
+        self.started = time.monotonic()
+        self.elapsed = 0.0
+        self.result: Any = None
+        self.crash: str | None = None
+        self.progress: Any = None  # the newest progress event
+        self._rows: list[dict] = []
+        self._lock = threading.Lock()
+        self._call = call
+        self._done = done
+        self.thread = threading.Thread(target=self._run, name=f"query-screen-{what}", daemon=True)
+
+    def start(self) -> Run:
+        self.thread.start()
+        return self
+
+    def add_row(self, row: dict) -> None:
+        with self._lock:
+            self._rows.append(row)
+
+    def take_rows(self) -> list[dict]:
+        with self._lock:
+            rows, self._rows = self._rows, []
+        return rows
+
+    def set_progress(self, progress: Any) -> None:
+        self.progress = progress
+
+    @property
+    def finished(self) -> bool:
+        return not self.thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            self.result = self._call(self)
+        except Exception as exc:  # a bug, not the network: say so instead of spinning for ever
+            self.crash = f"internal error: {exc!r}"
+        self.elapsed = time.monotonic() - self.started
+        self._done(self)
+
+
+def find_call(node, calling_ae: str, request) -> Callable[[Run], Any]:
+    def call(run: Run):
+        engine = import_engine("dicomtui.engine.query")
+        return engine.find(node, calling_ae, request, cancel=run.cancel, on_row=run.add_row)
+
+    return call
+
+
+def retrieve_call(kind: str, node, calling_ae: str, uids: dict[str, str], *, destination: str = "",
+                  storage=None, receiver=None) -> Callable[[Run], Any]:
+    """kind "move" (to `destination`) or "get" (into `storage`)."""
+
+    def call(run: Run):
+        engine = import_engine("dicomtui.engine.retrieve")
+        request = engine.RetrieveRequest(**uids)
+        if kind == "move":
+            return engine.move(node, calling_ae, request, destination, cancel=run.cancel,
+                               on_progress=run.set_progress, receiver=receiver)
+        return engine.get(node, calling_ae, request, storage, cancel=run.cancel, on_progress=run.set_progress)
+
+    return call

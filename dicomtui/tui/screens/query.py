@@ -1,0 +1,414 @@
+"""Query: C-FIND an archive, drill from studies to series to instances, retrieve what is highlighted."""
+
+from __future__ import annotations
+
+import csv
+import time
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from ... import paths
+from ...config import Node
+from ...engine.loading import import_engine
+from ..query_levels import COLUMNS, NEXT, Level, cells, count, crumb, export_columns, find_command, text
+from ..query_runs import Run, find_call, retrieve_call
+from ..widgets.query_form import QueryForm
+from .section import SectionScreen
+
+DRAIN_SECONDS = 0.1
+
+
+class RunFinished(Message):
+    def __init__(self, run: Run) -> None:
+        super().__init__()
+        self.run = run
+
+
+class QueryScreen(SectionScreen):
+    SECTION_ID = "query"
+    HELP = ("Query an archive with C-FIND: fill in what you know (wildcards * and ?, dates as YYYYMMDD or "
+            "a range 20240101-20240131) and press enter. Enter on a study opens its series, on a series its "
+            "instances; esc or backspace goes back. m asks the archive to C-MOVE the highlighted row to our "
+            "own AE title (the archive must know it); g fetches it with C-GET into the local archive. "
+            "y copies the same query as a 'dicomtui find' command line.")
+    BINDINGS = [
+        Binding("ctrl+r", "run_query", "Query", id="query.run", tooltip="Run the query with the form's keys"),
+        Binding("enter", "drill", "Open", id="query.open", tooltip="Open the highlighted study or series"),
+        Binding("escape,backspace", "back", "Back", id="query.back", tooltip="Back up one level"),
+        Binding("m", "move", "Move", id="query.move", tooltip="C-MOVE the highlighted row to our own AE title"),
+        Binding("g", "get", "Get", id="query.get", tooltip="C-GET the highlighted row into the local archive"),
+        Binding("slash", "filter", "Filter", id="query.filter", tooltip="Show only rows containing a text"),
+        Binding("s", "sort", "Sort", id="query.sort", tooltip="Sort by the next column"),
+        Binding("x", "export", "Export", id="query.export", tooltip="Save the shown rows as CSV"),
+        Binding("y", "copy_command", "Copy cmd", id="query.copy",
+                tooltip="Copy the equivalent 'dicomtui find' command line"),
+        Binding("f", "edit_form", "Form", id="query.form", show=False, tooltip="Back to the query form"),
+        Binding("c", "stop", "Stop", id="query.stop", show=False, tooltip="Stop the running query or retrieve"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._levels: list[Level] = []
+        self._node: Node | None = None
+        self._run: Run | None = None
+        self._run_level: Level | None = None
+        self._retrieve: Run | None = None
+        self._retrieve_text = ""
+        self._retrieve_what = ""
+
+    # -- layout ---------------------------------------------------------------------------------------
+    def compose_body(self) -> ComposeResult:
+        yield QueryForm(self._config.node_names(), id="q-form")
+        yield Static(id="q-status")
+        yield Input(placeholder="filter the rows; esc clears", id="q-filter", compact=True)
+        yield DataTable(id="q-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="q-detail")
+
+    def on_mount(self) -> None:
+        self._set_columns("STUDY")
+        self.query_one("#q-filter").display = False
+        self.set_interval(DRAIN_SECONDS, self._drain)
+        self._show_status()
+        self._show_detail()
+        self.query_one("#q-patient", Input).focus()
+
+    @property
+    def _config(self):
+        return self.app.config_file.config
+
+    @property
+    def _table(self) -> DataTable:
+        return self.query_one("#q-table", DataTable)
+
+    @property
+    def _level(self) -> Level | None:
+        return self._levels[-1] if self._levels else None
+
+    def config_reloaded(self) -> None:
+        self.query_one(QueryForm).set_nodes(self._config.node_names())
+
+    # -- the table --------------------------------------------------------------------------------------
+    def _set_columns(self, level: str) -> None:
+        table = self._table
+        table.clear(columns=True)
+        for key, heading, width in COLUMNS[level]:
+            table.add_column(heading, key=key, width=width)
+
+    def _fill_table(self, level: Level) -> None:
+        """Show a level from scratch: after drilling, going back, filtering or sorting."""
+        with self.app.batch_update():
+            self._set_columns(level.level)
+            level.arrange()
+            self._table.add_rows([cells(level.level, level.rows[i]) for i in level.shown])
+            if level.shown:
+                self._table.move_cursor(row=min(level.cursor, len(level.shown) - 1), animate=False)
+        self._show_status()
+        self._show_detail()
+
+    def _selected(self) -> dict | None:
+        level = self._level
+        if level is None or self._table.row_count == 0:
+            return None
+        return level.row_at(self._table.cursor_row)
+
+    @on(DataTable.RowHighlighted)
+    def _show_detail(self) -> None:
+        detail = self.query_one("#q-detail", Static)
+        row = self._selected()
+        if row is None:
+            nodes = self._config.node_names()
+            hint = ("Fill in the form and press enter to query." if nodes else
+                    "No nodes yet: add the archive on the Nodes screen (1) first.")
+            detail.update(Text(hint, style="dim"))
+            return
+        out = Text()
+        for key, value in row.items():
+            if out:
+                out.append("  ")
+            out.append(f"{key} ", style="dim")
+            out.append(text(value) or "—")
+        detail.update(out)
+
+    def _show_status(self) -> None:
+        status = self.query_one("#q-status", Static)
+        theme = self.app.current_theme
+        out = Text()
+        node = self._node.name if self._node is not None else (self.query_one(QueryForm).node_name or "no node")
+        out.append(node, style="bold")
+        for level in self._levels[1:]:
+            out.append(" › ")
+            out.append(level.crumb, style="bold")
+        level = self._level
+        if level is not None:
+            out.append("  ")
+            out.append(level.status, style=f"bold {theme.error or 'red'}" if level.failed else "")
+            if level.filter:
+                out.append(f"  filter '{level.filter}': {len(level.shown)} shown", style=theme.warning or "yellow")
+            if level.sort is not None:
+                out.append(f"  sorted by {COLUMNS[level.level][level.sort][1]}", style="dim")
+        else:
+            out.append("  no query yet", style="dim")
+        if self._retrieve_text:
+            out.append("\n" + self._retrieve_text)
+        status.update(out)
+
+    # -- querying -------------------------------------------------------------------------------------
+    @on(QueryForm.Submitted)
+    def action_run_query(self) -> None:
+        form = self.query_one(QueryForm)
+        if not form.validate_all():
+            self.notify("Correct the highlighted field first.", title="Query", severity="warning")
+            return
+        node = self._config.node(form.node_name or "")
+        if node is None:
+            self.notify("Choose a node to query (add one on the Nodes screen).", title="Query", severity="warning")
+            return
+        self._node = node
+        self._levels = [Level("STUDY", form.keys(), node.name)]
+        self._start_find(self._levels[0])
+
+    def _start_find(self, level: Level) -> None:
+        self._stop_query()
+        node = self._node
+        assert node is not None
+        level.status = f"querying {node.ae_title}@{node.host}:{node.port}…"
+        self._run_level = level
+        self._run = Run("find", self._find(node, level), self._finished).start()
+        self._fill_table(level)
+
+    def _find(self, node: Node, level: Level):
+        calling = self._config.local.ae_title
+
+        def call(run: Run):
+            keys = import_engine("dicomtui.engine.query_keys")
+            request = keys.QueryRequest(level=level.level, model="study", keys=dict(level.keys))
+            return find_call(node, calling, request)(run)
+
+        return call
+
+    def _finished(self, run: Run) -> None:
+        """In the run's thread."""
+        self.post_message(RunFinished(run))
+
+    def _drain(self) -> None:
+        run, level = self._run, self._run_level
+        if run is not None and level is not None:
+            new = run.take_rows()
+            if new:
+                self._add_rows(level, new)
+        if self._retrieve is not None and self._retrieve.progress is not None:
+            self._show_retrieve_progress()
+
+    def _add_rows(self, level: Level, new: list[dict]) -> None:
+        start = len(level.rows)
+        level.rows.extend(new)
+        shown = [start + i for i, row in enumerate(new) if level.matches(row)]
+        level.shown.extend(shown)
+        if level is self._level:
+            first = self._table.row_count == 0
+            self._table.add_rows([cells(level.level, level.rows[i]) for i in shown])
+            level.status = f"{count(level.level, len(level.rows))} so far…"
+            self._show_status()
+            if first and shown:
+                self._show_detail()
+                if self.focused is not None and self.focused.id != "q-filter":
+                    self._table.focus()
+
+    @on(RunFinished)
+    def _run_finished(self, message: RunFinished) -> None:
+        run = message.run
+        if run is self._retrieve:
+            self._retrieve_finished(run)
+            return
+        if run is not self._run or self._run_level is None:
+            return
+        level = self._run_level
+        self._add_rows(level, run.take_rows())
+        self._run, self._run_level = None, None
+        result = run.result
+        n = count(level.level, len(level.rows))
+        if run.crash or not result.ok:
+            error = run.crash or result.error
+            level.failed = result is None or result.failure != "cancelled"
+            level.status = f"stopped after {n}" if not level.failed else (
+                f"{n}, then: {error}" if level.rows else error)
+            if level.failed:
+                self.notify(error, title="Query failed", severity="error", timeout=10)
+        else:
+            level.status = f"{n} in {run.elapsed:.1f} s" + (" (truncated)" if result.truncated else "")
+        self._show_status()
+        self._show_detail()
+
+    def _stop_query(self) -> None:
+        if self._run is not None:
+            self._run.cancel.set()
+            if self._run_level is not None:
+                self._run_level.status = f"stopped after {count(self._run_level.level, len(self._run_level.rows))}"
+        self._run, self._run_level = None, None
+
+    def action_stop(self) -> None:
+        if self._run is not None:
+            self._stop_query()
+            self._show_status()
+        if self._retrieve is not None:
+            self._retrieve.cancel.set()
+            self._retrieve_text = "stopping the retrieve…"
+            self._show_status()
+
+    # -- drill down and back --------------------------------------------------------------------------
+    @on(DataTable.RowSelected)
+    def action_drill(self) -> None:
+        level, row = self._level, self._selected()
+        if level is None or row is None or level.level not in NEXT:
+            return
+        level.cursor = self._table.cursor_row
+        child = Level(NEXT[level.level], level.child_keys(row), crumb(level.level, row))
+        self._levels.append(child)
+        self._start_find(child)
+
+    def action_back(self) -> None:
+        filter_input = self.query_one("#q-filter", Input)
+        if filter_input.display and (self.focused is filter_input or len(self._levels) <= 1):
+            self._close_filter()
+            return
+        if len(self._levels) > 1:
+            if self._run_level is self._level:
+                self._stop_query()
+            self._levels.pop()
+            self._fill_table(self._levels[-1])
+            self._table.focus()
+        elif isinstance(self.focused, Input):
+            self._table.focus()  # out of the form, so that letters and number keys act again
+
+    def action_edit_form(self) -> None:
+        self.query_one("#q-patient", Input).focus()
+
+    # -- filter and sort ------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        filter_input = self.query_one("#q-filter", Input)
+        filter_input.display = True
+        filter_input.focus()
+
+    @on(Input.Changed, "#q-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        level = self._level
+        if level is not None and level.filter != event.value:
+            level.filter = event.value
+            level.cursor = 0
+            self._fill_table(level)
+
+    @on(Input.Submitted, "#q-filter")
+    def _filter_submitted(self) -> None:
+        self._table.focus()
+
+    def _close_filter(self) -> None:
+        filter_input = self.query_one("#q-filter", Input)
+        filter_input.value = ""
+        filter_input.display = False
+        self._table.focus()
+
+    def action_sort(self) -> None:
+        level = self._level
+        if level is None:
+            return
+        columns = len(COLUMNS[level.level])
+        level.sort = 0 if level.sort is None else (level.sort + 1 if level.sort + 1 < columns else None)
+        level.cursor = 0
+        self._fill_table(level)
+
+    # -- export and copy ------------------------------------------------------------------------------
+    def action_export(self) -> None:
+        level = self._level
+        if level is None or not level.shown:
+            return
+        rows = [level.rows[i] for i in level.shown]
+        folder = paths.data_dir() / "exports"
+        target = folder / f"{level.level.lower()}-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            columns = export_columns(rows, level.level)
+            with open(target, "w", newline="", encoding="utf-8") as out:
+                writer = csv.writer(out)
+                writer.writerow(columns)
+                writer.writerows([text(row.get(c)) for c in columns] for row in rows)
+        except OSError as exc:
+            self.notify(f"cannot write {target}: {exc.strerror}", title="Export failed", severity="error")
+            return
+        self.notify(f"{count(level.level, len(rows))} saved to {target}", title="Export")
+
+    def action_copy_command(self) -> None:
+        level = self._level
+        if level is None or self._node is None:
+            return
+        line = find_command(self._node.name, level)
+        self.app.copy_to_clipboard(line)
+        self.notify(line, title="Copied")
+
+    # -- retrieve -------------------------------------------------------------------------------------
+    def action_move(self) -> None:
+        self._start_retrieve("move")
+
+    def action_get(self) -> None:
+        self._start_retrieve("get")
+
+    def _start_retrieve(self, kind: str) -> None:
+        level, row, node = self._level, self._selected(), self._node
+        if level is None or row is None or node is None:
+            return
+        if self._retrieve is not None:
+            self.notify("A retrieve is running; press c to stop it first.", title="Retrieve", severity="warning")
+            return
+        local = self._config.local
+        uids = level.uids(row)
+        what = f"{level.level.lower()} {crumb(level.level, row) if level.level != 'IMAGE' else ''}".strip()
+        if kind == "move":
+            receiver = self.app.receiver if self.app.receiver is not None and self.app.receiver.running else None
+            call = retrieve_call("move", node, local.ae_title, uids, destination=local.ae_title, receiver=receiver)
+            self._retrieve_text = f"C-MOVE {what} to {local.ae_title}…"
+        else:
+            storage = local.storage or paths.default_storage_dir()
+            call = retrieve_call("get", node, local.ae_title, uids, storage=storage)
+            self._retrieve_text = f"C-GET {what} into the local archive…"
+        self._retrieve_what = f"C-{kind.upper()} {what}"
+        self._retrieve = Run(kind, call, self._finished).start()
+        self._show_status()
+
+    def _show_retrieve_progress(self) -> None:
+        p = self._retrieve.progress if self._retrieve is not None else None
+        if p is None:
+            return
+        left = f", {p.remaining} left" if p.remaining is not None else ""
+        failed = f", {p.failed} failed" if p.failed else ""
+        self._retrieve_text = f"{self._retrieve_what}: {p.completed} done{failed}{left}"
+        self._show_status()
+
+    def _retrieve_finished(self, run: Run) -> None:
+        self._retrieve = None
+        result = run.result
+        what = self._retrieve_what
+        if run.crash or not result.ok:
+            error = run.crash or result.error
+            self._retrieve_text = f"{what} failed"
+            self.notify(error, title=f"{what} failed", severity="error", timeout=15)
+        else:
+            self._retrieve_text = f"{what}: {result.completed} instance(s) in {run.elapsed:.1f} s"
+            self.notify(f"{result.completed} instance(s) retrieved" + (
+                f", {result.warning} with warnings" if result.warning else ""), title=what)
+        self._show_status()
+
+    # -- which keys apply -----------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        level = self._level
+        has_row = level is not None and bool(level.shown)
+        if action in {"move", "get", "export"} and not has_row:
+            return None
+        if action == "drill" and not (has_row and level.level in NEXT):
+            return None
+        if action in {"copy_command", "sort", "filter"} and level is None:
+            return None
+        return True

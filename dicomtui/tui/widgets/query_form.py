@@ -1,0 +1,168 @@
+"""The Query screen's form: node picker and matching keys, each checked inline with the engine's parse_key."""
+
+from __future__ import annotations
+
+import datetime
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Label, Select, Static
+
+from ...engine.loading import import_engine
+from ..validators import Check
+
+# (field id, DICOM keyword, label, placeholder)
+FIELDS = [
+    ("patient", "PatientName", "Patient", "name, e.g. SMITH*"),
+    ("pid", "PatientID", "ID", "patient ID"),
+    ("date", "StudyDate", "Date", "YYYYMMDD or range"),
+    ("modality", "ModalitiesInStudy", "Mod", "CT"),
+    ("accession", "AccessionNumber", "Acc", "accession"),
+    ("description", "StudyDescription", "Desc", "description"),
+]
+LABELS = {f: label for f, _k, label, _p in FIELDS}
+PRESETS = [("any date", "any"), ("today", "today"), ("yesterday", "yesterday"), ("last 7 days", "7d"),
+           ("last 30 days", "30d"), ("custom", "custom")]
+
+
+def preset_range(preset: str, today: datetime.date | None = None) -> str | None:
+    """The StudyDate value for a preset ("" for any), None for custom."""
+    today = today or datetime.date.today()
+    day = datetime.timedelta(days=1)
+    fmt = "%Y%m%d"
+    if preset == "any":
+        return ""
+    if preset == "today":
+        return today.strftime(fmt)
+    if preset == "yesterday":
+        return (today - day).strftime(fmt)
+    if preset in ("7d", "30d"):
+        days = 7 if preset == "7d" else 30
+        return f"{(today - (days - 1) * day).strftime(fmt)}-{today.strftime(fmt)}"
+    return None
+
+
+def key_check(keyword: str):
+    """A check for one field: parse_key raises InvalidValue with the CLI's own sentence."""
+
+    def check(value: str) -> None:
+        import_engine("dicomtui.engine.query_keys").parse_key(f"{keyword}={value}")
+
+    return check
+
+
+class QueryForm(Vertical):
+    """Posts QueryForm.Submitted when the user presses enter in any field."""
+
+    class Submitted(Message):
+        pass
+
+    def __init__(self, nodes: list[str], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._node_names = nodes
+        self._errors: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="q-row"):
+            yield Label("Node", classes="q-label")
+            yield self._node_select()
+            for field, keyword, label, placeholder in FIELDS[:2]:
+                yield Label(label, classes="q-label")
+                yield self._input(field, keyword, placeholder)
+        with Horizontal(classes="q-row"):
+            yield Label("Date", classes="q-label")
+            yield Select(PRESETS, value="any", allow_blank=False, id="q-preset", compact=True,
+                         tooltip="Study date preset; or type a date or range in the next field")
+            for field, keyword, label, placeholder in FIELDS[2:]:
+                if field != "date":
+                    yield Label(label, classes="q-label")
+                yield self._input(field, keyword, placeholder)
+        yield Static(id="q-error")
+
+    def _node_select(self) -> Select:
+        options = [(name, name) for name in self._node_names]
+        return Select(options, value=self._node_names[0] if self._node_names else Select.NULL, allow_blank=not self._node_names,
+                      prompt="no nodes", id="q-node", compact=True, tooltip="The archive to query")
+
+    def _input(self, field: str, keyword: str, placeholder: str) -> Input:
+        return Input(placeholder=placeholder, id=f"q-{field}", compact=True, validate_on=["changed", "submitted"],
+                     validators=[Check(key_check(keyword), optional=True)], valid_empty=True)
+
+    # -- values -----------------------------------------------------------------------------------------
+    @property
+    def node_name(self) -> str | None:
+        value = self.query_one("#q-node", Select).value
+        return value if isinstance(value, str) else None
+
+    def set_nodes(self, names: list[str]) -> None:
+        select = self.query_one("#q-node", Select)
+        current = self.node_name
+        self._node_names = names
+        select.set_options([(n, n) for n in names])
+        if names:
+            select.value = current if current in names else names[0]
+
+    def keys(self) -> dict[str, str]:
+        """Keyword -> value of the filled fields (as typed, stripped)."""
+        out = {}
+        for field, keyword, _label, _p in FIELDS:
+            value = self.query_one(f"#q-{field}", Input).value.strip()
+            if value:
+                out[keyword] = value
+        return out
+
+    def validate_all(self) -> bool:
+        """Check every field now; the first error is shown under the form."""
+        for field, _keyword, _label, _p in FIELDS:
+            widget = self.query_one(f"#q-{field}", Input)
+            result = widget.validate(widget.value)
+            self._record(field, result)
+        self._show_errors()
+        return not self._errors
+
+    # -- events -----------------------------------------------------------------------------------------
+    def _record(self, field: str, result) -> None:
+        if result is None or result.is_valid:
+            self._errors.pop(field, None)
+        else:
+            self._errors[field] = "; ".join(result.failure_descriptions)
+
+    def _show_errors(self) -> None:
+        error = self.query_one("#q-error", Static)
+        if self._errors:
+            field, text = next(iter(self._errors.items()))
+            error.update(f"{LABELS[field]}: {text}")
+        error.display = bool(self._errors)
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        field = (event.input.id or "").removeprefix("q-")
+        if field not in LABELS:
+            return
+        event.stop()
+        self._record(field, event.validation_result)
+        self._show_errors()
+        if field == "date":
+            preset = self.query_one("#q-preset", Select)
+            if preset.value != "custom" and preset_range(str(preset.value)) != event.value.strip():
+                with preset.prevent(Select.Changed):
+                    preset.value = "custom"
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        if (event.input.id or "").removeprefix("q-") in LABELS:
+            event.stop()
+            self.post_message(self.Submitted())
+
+    @on(Select.Changed, "#q-preset")
+    def _preset(self, event: Select.Changed) -> None:
+        event.stop()
+        value = preset_range(str(event.value))
+        if value is not None:
+            date = self.query_one("#q-date", Input)
+            with date.prevent(Input.Changed):
+                date.value = value
+            self._record("date", date.validate(value))
+            self._show_errors()
