@@ -5,14 +5,17 @@ Plain data, no widgets: the screen keeps a stack of `Level`s, one per drill-down
 
 from __future__ import annotations
 
+import functools
 import shlex
 from dataclasses import dataclass, field
+
+from ..engine.loading import import_engine
 
 Row = dict[str, object]
 
 # (keyword or derived name, heading, width; None = what is left)
 COLUMNS = {
-    "STUDY": [("PatientName", "Patient", 16), ("PatientID", "ID", 9), ("StudyDate", "Date", 8),
+    "STUDY": [("PatientName", "Patient", 15), ("PatientID", "ID", 9), ("StudyDate", "Date", 8),
               ("ModalitiesInStudy", "Mod", 4), ("StudyDescription", "Description", 14),
               ("AccessionNumber", "Accession", 9), ("counts", "Ser/Inst", 8)],
     "SERIES": [("SeriesNumber", "No", 4), ("Modality", "Mod", 4), ("SeriesDescription", "Description", 22),
@@ -32,11 +35,22 @@ def text(value: object) -> str:
 
 
 def cell(row: Row, key: str) -> str:
+    if key == "SOPClassUID":
+        return sop_name(text(row.get(key)))
     if key == "counts":
         series, instances = text(row.get("NumberOfStudyRelatedSeries")), text(
             row.get("NumberOfStudyRelatedInstances"))
         return f"{series}/{instances}" if series or instances else ""
     return text(row.get(key))
+
+
+@functools.lru_cache(maxsize=256)
+def sop_name(uid: str) -> str:
+    """"CT Image" for a storage SOP class UID; pydicom is loaded already when rows exist."""
+    if not uid:
+        return ""
+    name = import_engine("pydicom.uid").UID(uid).name
+    return name.removesuffix(" Storage") if name != uid else uid
 
 
 def cells(level: str, row: Row) -> list[str]:
@@ -51,9 +65,11 @@ def count(level: str, n: int) -> str:
 def crumb(level: str, row: Row) -> str:
     """How a row is named in the breadcrumb once the user has opened it."""
     if level == "STUDY":
-        parts = [text(row.get("PatientName")), text(row.get("StudyDate")), text(row.get("StudyDescription"))]
+        parts = [text(row.get("PatientName")).split("=")[0], text(row.get("StudyDate")),
+                 text(row.get("StudyDescription"))[:16]]
     else:
-        parts = ["#" + text(row.get("SeriesNumber")), text(row.get("Modality")), text(row.get("SeriesDescription"))]
+        parts = ["#" + text(row.get("SeriesNumber")), text(row.get("Modality")),
+                 text(row.get("SeriesDescription"))[:16]]
     return " ".join(p for p in parts if p and p != "#") or "?"
 
 

@@ -28,7 +28,7 @@ async def test_receiver_screen_shows_what_arrives(make_app, tmp_path):
     app._autostart_receiver = True
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.receiver is not None and app.receiver.running)
-        await pilot.press("2")
+        await pilot.press("3")
         status = app.screen.query_one("#rx-status", Static)
         await wait_for(pilot, lambda: "listening" in str(status.render()))
         assert f"DICOMTUI@127.0.0.1:{port}" in str(status.render())
@@ -60,7 +60,7 @@ async def test_port_in_use_is_explained(make_app, tmp_path):
         app = make_app(_config(port, tmp_path / "archive"))
         app._autostart_receiver = True
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("2")
+            await pilot.press("3")
             status = app.screen.query_one("#rx-status", Static)
             await wait_for(pilot, lambda: "already in use" in str(status.render()))
             assert "not listening" in str(status.render())
@@ -68,5 +68,5 @@ async def test_port_in_use_is_explained(make_app, tmp_path):
 
 def test_receiver_screen_snapshot(snap_compare, make_app, tmp_path):
     started = time.monotonic()
-    assert snap_compare(make_app(_config(11112, "archive")), terminal_size=(80, 24), press=["2"])
+    assert snap_compare(make_app(_config(11112, "archive")), terminal_size=(80, 24), press=["3"])
     assert time.monotonic() - started < 30

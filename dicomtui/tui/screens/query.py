@@ -35,7 +35,9 @@ class QueryScreen(SectionScreen):
             "a range 20240101-20240131) and press enter. Enter on a study opens its series, on a series its "
             "instances; esc or backspace goes back. m asks the archive to C-MOVE the highlighted row to our "
             "own AE title (the archive must know it); g fetches it with C-GET into the local archive. "
-            "y copies the same query as a 'dicomtui find' command line.")
+            "/ filters the rows, s sorts by the next column, i enlarges the attribute pane, x saves the shown rows "
+            "as CSV in the data folder, y copies the same query as a 'dicomtui find' command line, c stops a "
+            "running query or retrieve, f goes back to the form.")
     BINDINGS = [
         Binding("ctrl+r", "run_query", "Query", id="query.run", tooltip="Run the query with the form's keys"),
         Binding("enter", "drill", "Open", id="query.open", tooltip="Open the highlighted study or series"),
@@ -47,6 +49,8 @@ class QueryScreen(SectionScreen):
         Binding("x", "export", "Export", id="query.export", tooltip="Save the shown rows as CSV"),
         Binding("y", "copy_command", "Copy cmd", id="query.copy",
                 tooltip="Copy the equivalent 'dicomtui find' command line"),
+        Binding("i", "toggle_detail", "Details", id="query.details", show=False,
+                tooltip="Give the attribute pane most of the screen, or the table back"),
         Binding("f", "edit_form", "Form", id="query.form", show=False, tooltip="Back to the query form"),
         Binding("c", "stop", "Stop", id="query.stop", show=False, tooltip="Stop the running query or retrieve"),
     ]
@@ -101,6 +105,11 @@ class QueryScreen(SectionScreen):
 
     def _fill_table(self, level: Level) -> None:
         """Show a level from scratch: after drilling, going back, filtering or sorting."""
+        filter_input = self.query_one("#q-filter", Input)
+        if filter_input.value != level.filter:  # each level keeps its own filter
+            with filter_input.prevent(Input.Changed):
+                filter_input.value = level.filter
+            filter_input.display = bool(level.filter)
         with self.app.batch_update():
             self._set_columns(level.level)
             level.arrange()
@@ -284,6 +293,9 @@ class QueryScreen(SectionScreen):
             self._table.focus()
         elif isinstance(self.focused, Input):
             self._table.focus()  # out of the form, so that letters and number keys act again
+
+    def action_toggle_detail(self) -> None:
+        self.toggle_class("-big-detail")
 
     def action_edit_form(self) -> None:
         self.query_one("#q-patient", Input).focus()

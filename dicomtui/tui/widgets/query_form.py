@@ -17,7 +17,7 @@ from ..validators import Check
 FIELDS = [
     ("patient", "PatientName", "Patient", "name, e.g. SMITH*"),
     ("pid", "PatientID", "ID", "patient ID"),
-    ("date", "StudyDate", "Date", "YYYYMMDD or range"),
+    ("date", "StudyDate", "Date", "date or range"),
     ("modality", "ModalitiesInStudy", "Mod", "CT"),
     ("accession", "AccessionNumber", "Acc", "accession"),
     ("description", "StudyDescription", "Desc", "description"),
@@ -82,8 +82,8 @@ class QueryForm(Vertical):
         yield Static(id="q-error")
 
     def _node_select(self) -> Select:
-        options = [(name, name) for name in self._node_names]
-        return Select(options, value=self._node_names[0] if self._node_names else Select.NULL, allow_blank=not self._node_names,
+        names = self._node_names
+        return Select([(n, n) for n in names], value=names[0] if names else Select.NULL, allow_blank=not names,
                       prompt="no nodes", id="q-node", compact=True, tooltip="The archive to query")
 
     def _input(self, field: str, keyword: str, placeholder: str) -> Input:

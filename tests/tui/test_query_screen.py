@@ -1,0 +1,185 @@
+"""The Query screen driven by keys against a real archive: our own receiver, filled with synthetic studies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Static
+
+from dicomtui.dicom.synthetic import generate_studies
+from dicomtui.engine.archive.importing import import_files
+from dicomtui.tui.screens.query import QueryScreen
+from dicomtui.tui.widgets.query_form import preset_range
+
+from .test_nodes_flow import wait_for
+
+pytestmark = pytest.mark.peers
+
+PATIENTS = 3  # one study each, two series of three instances
+
+
+def _config(port: int, storage: Path | str) -> str:
+    return (f'[local]\nae_title = "TESTSCU"\nport = 11112\nstorage = "{storage}"\n\n'
+            f'[[nodes]]\nname = "archive"\nae_title = "DICOMTUI"\nhost = "127.0.0.1"\nport = {port}\n')
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory) -> list[Path]:
+    return generate_studies(tmp_path_factory.mktemp("studies"), patients=PATIENTS, seed=41)
+
+
+@pytest.fixture
+def archive(receiver_factory, studies, tmp_path):
+    storage = tmp_path / "archive"
+    import_files(storage, studies)
+    return receiver_factory(storage=storage)
+
+
+def status(app) -> str:
+    return str(app.screen.query_one("#q-status", Static).render())
+
+
+async def open_query(pilot) -> QueryScreen:
+    await pilot.press("2")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, QueryScreen)
+    return screen
+
+
+async def test_query_drill_down_back_and_filter(make_app, archive, tmp_path):
+    app = make_app(_config(archive.port, tmp_path / "got"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_query(pilot)
+        table = screen.query_one(DataTable)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "3 studies in" in status(app))
+        assert table.row_count == PATIENTS
+        assert "DICOMTUI@127.0.0.1" not in status(app)
+        detail = str(screen.query_one("#q-detail", Static).render())
+        assert "StudyInstanceUID" in detail
+        # Into the first study's series, then its instances, and back up.
+        assert app.focused is table
+        first_patient = str(table.get_row_at(0)[0])
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "2 series in" in status(app))
+        assert table.row_count == 2 and first_patient.split("^")[0] in status(app)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "3 instances in" in status(app))
+        assert table.row_count == 3
+        await pilot.press("escape")
+        assert table.row_count == 2 and "2 series in" in status(app)
+        await pilot.press("backspace")
+        assert table.row_count == PATIENTS and "3 studies in" in status(app)
+        # Filter by the first patient's name, then clear it.
+        await pilot.press("slash", *first_patient.split("^")[0])
+        await pilot.pause()
+        assert table.row_count == 1
+        assert "1 shown" in status(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.row_count == PATIENTS
+        assert not screen.query_one("#q-filter", Input).display
+        # Sort by the first column.
+        await pilot.press("s")
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert names == sorted(names) and "sorted by Patient" in status(app)
+
+
+async def test_invalid_date_is_refused_inline(make_app, archive, tmp_path):
+    app = make_app(_config(archive.port, tmp_path / "got"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_query(pilot)
+        date = screen.query_one("#q-date", Input)
+        date.focus()
+        await pilot.press(*"2024-13-45")
+        await pilot.pause()
+        error = screen.query_one("#q-error", Static)
+        assert error.display and "Date:" in str(error.render()) and "not a valid date" in str(error.render())
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert screen._run is None and not screen._levels
+        assert screen.query_one(DataTable).row_count == 0
+        # A preset replaces it with a valid range.
+        date.value = ""
+        await pilot.press(*"20240101-20240131")
+        await pilot.pause()
+        assert not error.display
+
+
+def test_presets():
+    import datetime
+
+    day = datetime.date(2026, 3, 1)
+    assert preset_range("any", day) == ""
+    assert preset_range("yesterday", day) == "20260228"
+    assert preset_range("7d", day) == "20260223-20260301"
+    assert preset_range("custom", day) is None
+
+
+async def test_get_a_study_into_the_local_archive(make_app, archive, tmp_path):
+    storage = tmp_path / "got"
+    app = make_app(_config(archive.port, storage))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_query(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "3 studies in" in status(app))
+        await pilot.press("g")
+        await wait_for(pilot, lambda: "C-GET study" in status(app) and "6 instance(s)" in status(app), timeout=30)
+        assert screen._retrieve is None
+    assert len(list(storage.rglob("*.dcm"))) == 6
+
+
+async def test_copy_command_and_export(make_app, archive, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    app = make_app(_config(archive.port, tmp_path / "got"))
+    copied: list[str] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.copy_to_clipboard = copied.append
+        screen = await open_query(pilot)
+        screen.query_one("#q-patient", Input).focus()
+        await pilot.press(*"*")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "3 studies in" in status(app))
+        await pilot.press("y")
+        assert copied == ["dicomtui find archive -k 'PatientName=*' --level study"]
+        await pilot.press("x")
+        await pilot.pause()
+    exports = list((tmp_path / "data").rglob("*.csv"))
+    assert len(exports) == 1
+    lines = exports[0].read_text().splitlines()
+    assert lines[0].startswith("PatientName,PatientID,StudyDate") and len(lines) == 1 + PATIENTS
+
+
+async def test_unreachable_node_says_why(make_app, tmp_path):
+    from ..peers.harness import free_port
+
+    app = make_app(_config(free_port(), tmp_path / "got"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_query(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "refused" in status(app).lower() or "connect" in status(app).lower())
+
+
+def test_query_screen_snapshot(snap_compare, make_app):
+    config = _config(4242, "archive") + '\n[[nodes]]\nname = "ct"\nae_title = "CT01"\nhost = "ct"\nport = 104\n'
+    assert snap_compare(make_app(config), terminal_size=(80, 24), press=["2"])
+
+
+async def test_quitting_does_not_wait_for_a_silent_archive(make_app, silent_peer, tmp_path):
+    import time
+
+    config = _config(silent_peer.port, tmp_path / "got")
+    app = make_app(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_query(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "querying DICOMTUI@127.0.0.1" in status(app))
+        await wait_for(pilot, lambda: silent_peer.accepted >= 1)
+        started = time.monotonic()
+        await pilot.press("escape", "c")  # out of the form, then stop
+        assert "stopped after 0 studies" in status(app)
+        await pilot.press("enter")  # the table has focus: nothing to open, nothing runs
+        await pilot.press("q")
+    assert time.monotonic() - started < 2
