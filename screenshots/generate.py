@@ -65,6 +65,13 @@ port = {receiver}
 storage = "{storage}"
 
 [[nodes]]
+name = "self"
+ae_title = "DICOMTUI"
+host = "127.0.0.1"
+port = {receiver}
+description = "this machine's archive"
+
+[[nodes]]
 name = "archive"
 ae_title = "ARCHIVE"
 host = "127.0.0.1"
@@ -99,6 +106,9 @@ async def capture(tmp: Path, archive: int) -> None:
                                     receiver=receiver_port, storage=tmp / "archive"))
     app = DicomtuiApp(ConfigFile(config), EchoLog(tmp / "state.sqlite3"))
     async with app.run_test(size=(80, 24)) as pilot:
+        deadline = time.monotonic() + 10
+        while not (app.receiver and app.receiver.running) and time.monotonic() < deadline:
+            await pilot.pause(0.1)  # the app starts its receiver just after the first frame
         await pilot.press("R")
         deadline = time.monotonic() + 15
         while app.screen._pending and time.monotonic() < deadline:  # noqa: SLF001 - wait for echoes
@@ -106,7 +116,7 @@ async def capture(tmp: Path, archive: int) -> None:
         await pilot.pause(0.5)
         app.clear_notifications()
         await pilot.pause()
-        await pilot.press("down")
+        await pilot.press("down", "down")
         await pilot.pause()
         save(app, "nodes.svg")
         await pilot.press("a")
@@ -117,9 +127,14 @@ async def capture(tmp: Path, archive: int) -> None:
         await pilot.press("escape", "question_mark")
         await pilot.pause()
         save(app, "help.svg")
-        await pilot.press("escape", "2")
+        await pilot.press("escape", "3")
         await send_studies(pilot, tmp, receiver_port)
         save(app, "receiver.svg")
+        await pilot.press("2")
+        await pilot.pause(0.3)
+        await pilot.press("ctrl+r")
+        await pilot.pause(1.5)
+        save(app, "query.svg")
     app = DicomtuiApp(ConfigFile(config), EchoLog(tmp / "state.sqlite3"))
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause(0.5)

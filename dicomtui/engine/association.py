@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from pydicom.uid import UID
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ASSOCIATE
@@ -103,6 +104,16 @@ def _unread_rejection(assoc: Association) -> A_ASSOCIATE | None:
         if isinstance(item, A_ASSOCIATE) and item.result in (0x01, 0x02):
             return item
     return None
+
+
+def _services_refused(assoc: Association, calling_ae: str) -> AssociationError:
+    refused = assoc.rejected_contexts
+    names = ", ".join(sorted({UID(c.abstract_syntax).name for c in refused})) or "the services we asked for"
+    if refused and all(c.result == 0x03 for c in refused):
+        return AssociationError("unsupported", f"the node does not offer {names} (it answered 'not supported'); "
+                                "it may be a storage-only node")
+    return AssociationError("rejected", f"the node accepted the association but refused {names} for our AE "
+                            f"title {calling_ae}")
 
 
 def _resolve(host: str, port: int) -> str:
@@ -214,7 +225,18 @@ def open_association(
             ),
         )
     threads = [assoc, assoc.dul, threading.current_thread()]
-    raise _connection_failure(node, capture.messages(threads), timeouts, elapsed)
+    messages = capture.messages(threads)
+    if any("No accepted presentation contexts" in m for m in messages):
+        # The node answered, but refused every service we asked for; pynetdicom then aborts.
+        raise _services_refused(assoc, calling_ae)
+    raise _connection_failure(node, messages, timeouts, elapsed)
+
+
+def unsupported(assoc: Association, abstract_syntax: str) -> bool:
+    """True when the peer refused our context for `abstract_syntax` as "abstract syntax not
+    supported" (result 0x03): it does not offer that service at all, whoever asks. Any other
+    refusal may depend on who asks (our AE title)."""
+    return any(c.abstract_syntax == abstract_syntax and c.result == 0x03 for c in assoc.rejected_contexts)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 
 from ..config.model import Node
 from ..dicom.status import describe_status
-from .association import AssociationError, open_association
+from .association import AssociationError, open_association, unsupported
 from .query_keys import (
     LEVELS,
     MODELS,
@@ -186,6 +186,10 @@ def find(
         return result
     try:
         if not any(c.abstract_syntax == model for c in assoc.accepted_contexts):
+            if unsupported(assoc, model):
+                return QueryResult(columns=columns_for(request), failure="status", error=(
+                    f"the node does not offer C-FIND with the {request.model} root model (it answered 'not "
+                    "supported'); it may be a storage-only node, or try the other model"))
             verification = any(c.abstract_syntax == Verification for c in assoc.accepted_contexts)
             text = (_refused_queries(node, calling_ae) if verification else
                     f"the archive accepted the association but refused the {request.model} root C-FIND "

@@ -29,7 +29,7 @@ from pynetdicom.status import code_to_category
 
 from ..config.model import Node
 from ..store.archive_index import ArchiveIndex, Received
-from .association import AssociationError, open_association
+from .association import AssociationError, open_association, unsupported
 from .receiver.contexts import LOSSLESS, LOSSY, UNCOMPRESSED
 from .receiver.spool import INCOMING
 from .receiver.storing import fsync_path, place, read_header, relative_path
@@ -287,6 +287,10 @@ def _get_batch(node: Node, calling_ae: str, request: RetrieveRequest, batch: _Ba
     try:
         stretch_timeouts(assoc, node, timeout)
         accepted = assoc.accepted_contexts
+        if unsupported(assoc, request.get_model):
+            result.fail("status", f"the node does not offer C-GET with the {request.model} root model (it answered "
+                        "'not supported'); use C-MOVE instead")
+            return
         if not any(c.abstract_syntax == request.get_model for c in accepted):
             result.fail("retrieve-refused", f"the archive accepted the association but refused C-GET with the "
                         f"{request.model} root model from our AE title {calling_ae}")

@@ -11,7 +11,7 @@ import threading
 
 from ..config.model import Node
 from ..dicom.status import describe_status
-from .association import AssociationError, open_association
+from .association import AssociationError, open_association, unsupported
 from .receiver.events import AssociationClosed, AssociationOpened, InstanceStored
 from .retrieve import (
     UNKNOWN_DESTINATION,
@@ -118,6 +118,10 @@ def move(
         try:
             stretch_timeouts(assoc, node, timeout)
             host = local_address(assoc)
+            if unsupported(assoc, request.move_model):
+                result.fail("status", f"the node does not offer C-MOVE with the {request.model} root model (it "
+                            "answered 'not supported'); it may be a storage-only node")
+                return result
             if not any(c.abstract_syntax == request.move_model for c in assoc.accepted_contexts):
                 result.fail("retrieve-refused", f"the archive accepted the association but refused C-MOVE with "
                             f"the {request.model} root model from our AE title {calling_ae}")

@@ -240,3 +240,14 @@ def test_archive_that_refuses_our_ae_title_says_so(home, orthanc_factory):
     assert result.err.startswith("dicomtui: find NOFIND@")
     assert "this archive accepts echo but refuses queries from our AE title DICOMTUI" in result.err
     assert "Traceback" not in result.err
+
+
+def test_a_storage_only_node_is_not_blamed_on_our_ae_title(storescp):
+    """storescp offers no query service at all: say that, not that it refuses our AE title."""
+    from dicomtui.config import Node
+    from dicomtui.engine.query import QueryRequest, find
+
+    node = Node("scp", storescp.ae_title, HOST, storescp.port)
+    result = find(node, "DICOMTUI", QueryRequest())
+    assert not result.ok and result.failure == "status"
+    assert "does not offer C-FIND" in result.error and "AE title" not in result.error

@@ -340,3 +340,14 @@ def test_cli_move_json_and_exit_codes(orthanc, storescp_factory, scu_ports, home
     assert unknown.code == 1, unknown
     assert json.loads(unknown.out)["status"] == "0xC000"
     assert "does not know AE title NOWHERE" in unknown.err and "Traceback" not in unknown.err
+
+
+def test_a_storage_only_node_cannot_move_or_get(storescp, tmp_path):
+    """storescp offers neither C-MOVE nor C-GET: the explanation says so, not that it refuses us."""
+    node = Node("scp", storescp.ae_title, HOST, storescp.port)
+    request = RetrieveRequest(study_uid="1.2.3")
+    moved = move(node, "DICOMTUI", request, "DICOMTUI")
+    assert moved.failure == "unsupported" and "does not offer" in moved.error, moved.error
+    assert "MOVE" in moved.error and "storage-only" in moved.error and "AE title" not in moved.error
+    got = get(node, "DICOMTUI", request, tmp_path / "archive")
+    assert got.failure in ("unsupported", "status") and "does not offer" in got.error, got.error

@@ -32,7 +32,7 @@ COLUMNS = [("name", "Name"), ("ae_title", "AE title"), ("host", "Host"), ("port"
 
 FAILURE_LABELS = {
     "refused": "refused", "timeout": "no answer", "rejected": "rejected", "aborted": "aborted",
-    "unresolved": "unknown host", "unreachable": "unreachable", "status": "failed",
+    "unresolved": "unknown host", "unreachable": "unreachable", "status": "failed", "unsupported": "no echo",
     "cancelled": "cancelled",
 }
 
