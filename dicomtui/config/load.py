@@ -22,6 +22,7 @@ from ..dicom.validation import (
 )
 from .model import Config, LocalAE, Node
 from .problems import LineFinder, Problem
+from .queries import check_queries
 from .receiver_options import check_receiver
 from .tables import check_table
 
@@ -96,7 +97,8 @@ def check_document(data: dict[str, Any], lines: LineFinder) -> tuple[Config, lis
     local = _check_local(data.get("local", {}), lines, problems, notes)
     nodes = _check_nodes(data.get("nodes", []), lines, problems, notes)
     receiver = check_receiver(data.get("receiver", {}), lines, problems, notes)
-    return Config(local=local, nodes=nodes, receiver=receiver), problems, notes
+    queries = check_queries(data.get("queries", []), nodes, lines, problems, notes)
+    return Config(local=local, nodes=nodes, receiver=receiver, queries=queries), problems, notes
 
 
 def _check_local(raw: Any, lines: LineFinder, problems: list[Problem], notes: list[Problem]) -> LocalAE:

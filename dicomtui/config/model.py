@@ -61,11 +61,32 @@ class ReceiverOptions:
     tls_ca: Path | None = None  # when set, callers must present a certificate signed by it
 
 
+QUERY_LEVELS = ("patient", "study", "series", "image")
+DATE_PRESETS = ("any", "today", "yesterday", "7d", "30d", "custom")
+
+
+@dataclass
+class SavedQuery:
+    """[[queries]]: a Query screen form kept under a name."""
+
+    name: str
+    node: str
+    level: str = "study"  # one of QUERY_LEVELS
+    keys: dict[str, str] = field(default_factory=dict)  # keyword or (gggg,eeee) -> value as typed
+    preset: str | None = None  # a relative study date ("today", "7d"...): StudyDate is computed when it runs
+
+
 @dataclass
 class Config:
     local: LocalAE = field(default_factory=LocalAE)
     nodes: list[Node] = field(default_factory=list)
     receiver: ReceiverOptions = field(default_factory=ReceiverOptions)
+    queries: list[SavedQuery] = field(default_factory=list)
+
+    def query(self, name: str) -> SavedQuery | None:
+        """The saved query with this name; names compare without regard to case."""
+        key = name.strip().casefold()
+        return next((q for q in self.queries if q.name.casefold() == key), None)
 
     def node(self, name: str) -> Node | None:
         """The node with this name; names compare without regard to case."""

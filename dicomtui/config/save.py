@@ -14,7 +14,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from ..dicom.validation import InvalidValue
-from .model import DEFAULT_AE_TITLE, DEFAULT_BIND, DEFAULT_PORT, Node
+from .model import DEFAULT_AE_TITLE, DEFAULT_BIND, DEFAULT_PORT, Node, SavedQuery
 
 _HEADER = f"""\
 # dicomtui configuration. Edit it by hand or from the app; comments and order are kept.
@@ -33,20 +33,21 @@ def new_document() -> tomlkit.TOMLDocument:
     return tomlkit.parse(_HEADER)
 
 
-def _node_tables(document: tomlkit.TOMLDocument) -> AoT:
-    nodes = document.get("nodes")
-    if nodes is not None and not isinstance(nodes, AoT):
-        if len(nodes):
+def _node_tables(document: tomlkit.TOMLDocument, name: str = "nodes") -> AoT:
+    what = {"nodes": "node", "queries": "saved query"}[name]
+    tables = document.get(name)
+    if tables is not None and not isinstance(tables, AoT):
+        if len(tables):
             raise InvalidValue(
-                "the nodes in the config file are written as one inline list; write each node as a "
-                "[[nodes]] table to change nodes from dicomtui"
+                f"the {name} in the config file are written as one inline list; write each {what} as a "
+                f"[[{name}]] table to change {name} from dicomtui"
             )
-        del document["nodes"]  # `nodes = []`: replaced by real tables below
-        nodes = None
-    if nodes is None:
+        del document[name]  # `nodes = []`: replaced by real tables below
+        tables = None
+    if tables is None:
         document.add(tomlkit.nl())
-        document.append("nodes", tomlkit.aot())
-    return document["nodes"]
+        document.append(name, tomlkit.aot())
+    return document[name]
 
 
 def _find(tables: AoT, name: str) -> int:
@@ -80,7 +81,10 @@ def _fill(table: Table, node: Node) -> None:
 def add_node(document: tomlkit.TOMLDocument, node: Node) -> None:
     table = tomlkit.table()
     _fill(table, node)
-    tables = _node_tables(document)
+    _append(_node_tables(document), table)
+
+
+def _append(tables: AoT, table: Table) -> None:
     if len(tables):
         # One blank line between tables, as a person would write them. If the last node
         # already ends with one, something follows the nodes (another table): the new table
@@ -103,6 +107,26 @@ def remove_node(document: tomlkit.TOMLDocument, name: str) -> None:
     if not len(tables):
         # An empty array of tables would be written as `nodes = []` at the top of the file.
         del document["nodes"]
+
+
+def add_query(document: tomlkit.TOMLDocument, query: SavedQuery) -> None:
+    table = tomlkit.table()
+    table["name"] = query.name
+    table["node"] = query.node
+    table["level"] = query.level
+    keys = tomlkit.inline_table()
+    keys.update(query.keys)
+    table["keys"] = keys
+    if query.preset is not None:
+        table["preset"] = query.preset
+    _append(_node_tables(document, "queries"), table)
+
+
+def remove_query(document: tomlkit.TOMLDocument, name: str) -> None:
+    tables = _node_tables(document, "queries")
+    del tables[_find(tables, name)]
+    if not len(tables):
+        del document["queries"]
 
 
 def write_atomic(path: Path, text: str) -> None:

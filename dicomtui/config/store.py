@@ -11,11 +11,12 @@ from pathlib import Path
 
 import tomlkit
 
-from ..dicom.validation import check_node_name
+from ..dicom.validation import InvalidValue, check_node_name
 from . import save
 from .load import Loaded, check_document, load
-from .model import Config, Node
+from .model import Config, Node, SavedQuery
 from .problems import ConfigError, LineFinder, Problem
+from .queries import check_query_name
 
 
 class ConfigFile:
@@ -62,6 +63,29 @@ class ConfigFile:
     def remove_node(self, name: str) -> None:
         def change(document: tomlkit.TOMLDocument, config: Config) -> None:
             save.remove_node(document, config.require_node(name).name)
+
+        self._change(change)
+
+    def add_query(self, query: SavedQuery, *, replace: bool = False) -> None:
+        """Keep a Query screen form under `query.name`; with `replace`, one of the same name goes first."""
+
+        def change(document: tomlkit.TOMLDocument, config: Config) -> None:
+            current = config.query(query.name)
+            if current is not None and replace:
+                save.remove_query(document, current.name)
+            taken = [q.name for q in config.queries if q is not current or not replace]
+            query.name = check_query_name(query.name, taken)
+            save.add_query(document, query)
+
+        self._change(change)
+
+    def remove_query(self, name: str) -> None:
+        def change(document: tomlkit.TOMLDocument, config: Config) -> None:
+            current = config.query(name)
+            if current is None:
+                known = ", ".join(q.name for q in config.queries) or "none yet"
+                raise InvalidValue(f"there is no saved query named {name!r} (saved: {known})")
+            save.remove_query(document, current.name)
 
         self._change(change)
 

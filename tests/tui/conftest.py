@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -55,8 +56,23 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., D
         log = EchoLog(tmp_path / "state.sqlite3")
         for record in records:
             log.record(**record)
-        return DicomtuiApp(ConfigFile(path), log, receiver=False)
+        app = DicomtuiApp(ConfigFile(path), log, receiver=False)
+        _record_notifications(app)
+        return app
 
     yield make
     monkeypatch.delenv("TZ")
     time.tzset()
+
+
+def _record_notifications(app: DicomtuiApp) -> None:
+    """Keep every notification as `app.sent_notifications` (message, title), through the public notify."""
+    sent: list[SimpleNamespace] = []
+    original = app.notify
+
+    def notify(message, *args, **kwargs):
+        sent.append(SimpleNamespace(message=str(message), title=kwargs.get("title", "")))
+        return original(message, *args, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    app.sent_notifications = sent  # type: ignore[attr-defined]

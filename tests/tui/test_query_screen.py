@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Input, Static
 
+from dicomtui.config import Node
 from dicomtui.dicom.synthetic import generate_studies
 from dicomtui.engine.archive.importing import import_files
+from dicomtui.tui.query_levels import COLUMNS
 from dicomtui.tui.screens.query import QueryScreen
 from dicomtui.tui.widgets.query_form import preset_range
 
@@ -22,6 +25,10 @@ PATIENTS = 3  # one study each, two series of three instances
 def _config(port: int, storage: Path | str) -> str:
     return (f'[local]\nae_title = "TESTSCU"\nport = 11112\nstorage = "{storage}"\n\n'
             f'[[nodes]]\nname = "archive"\nae_title = "DICOMTUI"\nhost = "127.0.0.1"\nport = {port}\n')
+
+
+def _node(name: str, ae_title: str, port: int) -> str:
+    return f'\n[[nodes]]\nname = "{name}"\nae_title = "{ae_title}"\nhost = "127.0.0.1"\nport = {port}\n'
 
 
 @pytest.fixture(scope="module")
@@ -143,13 +150,30 @@ async def test_copy_command_and_export(make_app, archive, tmp_path, monkeypatch)
         await pilot.press("enter")
         await wait_for(pilot, lambda: "3 studies in" in status(app))
         await pilot.press("y")
-        assert copied == ["dicomtui find archive -k 'PatientName=*' --level study"]
+        study = screen._selected()["StudyInstanceUID"]
+        find = "dicomtui find archive -k 'PatientName=*' --level study"
+        assert copied == [f"{find}\ndicomtui move archive --dest TESTSCU --study {study}"]
+        # In a series, the lines name the series too.
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "2 series in" in status(app))
+        await pilot.press("y")
+        series = screen._selected()["SeriesInstanceUID"]
+        assert copied[-1].splitlines()[1] == f"dicomtui move archive --dest TESTSCU --study {study} --series {series}"
+        await pilot.press("escape")
         await pilot.press("x")
         await pilot.pause()
+        await pilot.press("X")
+        await pilot.pause()
+        messages = [n.message for n in app.sent_notifications]
+        assert any(f"dicomtui get archive --study {study} --series {series}" in m for m in messages)
     exports = list((tmp_path / "data").rglob("*.csv"))
     assert len(exports) == 1
     lines = exports[0].read_text().splitlines()
     assert lines[0].startswith("PatientName,PatientID,StudyDate") and len(lines) == 1 + PATIENTS
+    [as_json] = list((tmp_path / "data").rglob("*.json"))
+    rows = json.loads(as_json.read_text())
+    assert len(rows) == PATIENTS and list(rows[0])[:3] == ["PatientName", "PatientID", "StudyDate"]
+    assert all(isinstance(v, str | list) or v is None for row in rows for v in row.values())
 
 
 async def test_unreachable_node_says_why(make_app, tmp_path):
@@ -183,3 +207,85 @@ async def test_quitting_does_not_wait_for_a_silent_archive(make_app, silent_peer
         await pilot.press("enter")  # the table has focus: nothing to open, nothing runs
         await pilot.press("q")
     assert time.monotonic() - started < 2
+
+
+async def test_move_a_study_to_another_node(make_app, receiver_factory, studies, storescp, tmp_path):
+    # The archive (our own receiver) knows storescp as a node, so it can be a C-MOVE destination.
+    storage = tmp_path / "archive"
+    import_files(storage, studies)
+    archive = receiver_factory(storage=storage,
+                               nodes=(Node("store", storescp.ae_title, "127.0.0.1", storescp.port),))
+    app = make_app(_config(archive.port, tmp_path / "got") + _node("store", storescp.ae_title, storescp.port))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_query(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "3 studies in" in status(app))
+        await pilot.press("M")
+        await pilot.pause()
+        from dicomtui.tui.screens.query_modals import PickScreen
+
+        assert isinstance(app.screen, PickScreen)
+        options = app.screen.query_one("#pick-list")
+        listed = [str(options.get_option_at_index(i).id) for i in range(options.option_count)]
+        assert listed == ["TESTSCU", "DICOMTUI", "STORESCP"]  # ours first, then each node's AE title
+        await pilot.press("end", "enter")
+        await pilot.pause()
+        assert app.screen is screen
+        await wait_for(pilot, lambda: "C-MOVE study" in status(app) and "6 instance(s)" in status(app), timeout=30)
+        assert "C-MOVE study" in status(app) and "to STORESCP:" in status(app) and screen._retrieve is None
+        assert any(n.title == screen._retrieve_what for n in app.sent_notifications)
+    assert len(storescp.received()) == 6
+
+
+async def test_save_and_open_a_query(make_app, archive, tmp_path):
+    config = "# my own comment\n" + _config(archive.port, tmp_path / "got") + _node("other", "OTHER", 1)
+    app = make_app(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_query(pilot)
+        await pilot.press("escape", "o")  # out of the form; nothing saved yet: says so
+        await pilot.pause()
+        assert app.screen is screen and "No saved queries yet" in list(app.sent_notifications)[-1].message
+        screen.query_one("#q-patient", Input).focus()
+        await pilot.press(*"*")
+        screen.query_one("#q-preset").value = "7d"
+        await pilot.pause()
+        await pilot.press("escape", "S")
+        await pilot.pause()
+        await pilot.press(*"all week", "enter")
+        await pilot.pause()
+        saved = app.config_file.config.queries
+        assert [(q.name, q.node, q.level, q.keys, q.preset) for q in saved] == [
+            ("all week", "archive", "study", {"PatientName": "*"}, "7d")]
+        text = Path("config.toml").read_text()
+        assert text.startswith("# my own comment\n") and 'keys = {PatientName = "*"}' in text
+        # Saving a second one under another node, then opening the first from the picker fills the form and runs.
+        app.config_file.add_query(app.config_file.config.queries[0].__class__("any", "archive", "study",
+                                                                           {"PatientName": "NOBODY*"}))
+        screen.query_one("#q-patient", Input).value = "changed"
+        screen.query_one(DataTable).focus()
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.press("enter")  # the first entry
+        await wait_for(pilot, lambda: "studies in" in status(app) or "0 studies" in status(app))
+        assert screen.query_one("#q-patient", Input).value == "*"
+        assert str(screen.query_one("#q-preset").value) == "7d"
+        assert screen._levels[0].keys["PatientName"] == "*" and "-" in screen._levels[0].keys["StudyDate"]
+
+
+async def test_sort_reorders_without_rebuilding(make_app, archive, tmp_path):
+    app = make_app(_config(archive.port, tmp_path / "got"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_query(pilot)
+        table = screen.query_one(DataTable)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "3 studies in" in status(app))
+        arrival = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        keys = {str(k.value) for k in table.rows}
+        await pilot.press("s", "s")  # by ID
+        ids = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert ids == sorted(ids) and {str(k.value) for k in table.rows} == keys  # the same rows, reordered
+        assert [screen._selected()["PatientID"]] == ids[:1]
+        for _ in range(len(COLUMNS["STUDY"]) - 1):  # past the last column: back to arrival order
+            await pilot.press("s")
+        assert "sorted by" not in status(app)
+        assert [str(table.get_row_at(i)[1]) for i in range(table.row_count)] == arrival

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import time
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -15,9 +12,12 @@ from textual.widgets import DataTable, Input, Static
 from ... import paths
 from ...config import Node
 from ...engine.loading import import_engine
-from ..query_levels import COLUMNS, NEXT, Level, cells, count, crumb, export_columns, find_command, text
+from ..query_export import command_lines, export
+from ..query_levels import COLUMNS, NEXT, Level, cells, count, crumb, text
 from ..query_runs import Run, find_call, retrieve_call
 from ..widgets.query_form import QueryForm
+from .query_modals import PickScreen
+from .query_saved import SavedQueries
 from .section import SectionScreen
 
 DRAIN_SECONDS = 0.1
@@ -29,26 +29,36 @@ class RunFinished(Message):
         self.run = run
 
 
-class QueryScreen(SectionScreen):
+class QueryScreen(SavedQueries, SectionScreen):
     SECTION_ID = "query"
     HELP = ("Query an archive with C-FIND: fill in what you know (wildcards * and ?, dates as YYYYMMDD or "
             "a range 20240101-20240131) and press enter. Enter on a study opens its series, on a series its "
             "instances; esc or backspace goes back. m asks the archive to C-MOVE the highlighted row to our "
-            "own AE title (the archive must know it); g fetches it with C-GET into the local archive. "
-            "/ filters the rows, s sorts by the next column, i enlarges the attribute pane, x saves the shown rows "
-            "as CSV in the data folder, y copies the same query as a 'dicomtui find' command line, c stops a "
-            "running query or retrieve, f goes back to the form.")
+            "own AE title (the archive must know it), M to another node's AE title; g fetches it with C-GET into "
+            "the local archive. / filters the rows, s sorts by the next column, i enlarges the attribute pane, "
+            "x saves the shown rows as CSV in the data folder and X as JSON, y copies the same query as a "
+            "'dicomtui find' command line plus the 'dicomtui move' line for the highlighted row. S keeps the form "
+            "under a name in the config file, o opens a saved query and runs it. c stops a running query or "
+            "retrieve, f goes back to the form.")
     BINDINGS = [
         Binding("ctrl+r", "run_query", "Query", id="query.run", tooltip="Run the query with the form's keys"),
         Binding("enter", "drill", "Open", id="query.open", tooltip="Open the highlighted study or series"),
         Binding("escape,backspace", "back", "Back", id="query.back", tooltip="Back up one level"),
         Binding("m", "move", "Move", id="query.move", tooltip="C-MOVE the highlighted row to our own AE title"),
+        Binding("M", "move_to", "Move to…", id="query.move_to", show=False,
+                tooltip="C-MOVE the highlighted row to another node's AE title"),
         Binding("g", "get", "Get", id="query.get", tooltip="C-GET the highlighted row into the local archive"),
         Binding("slash", "filter", "Filter", id="query.filter", tooltip="Show only rows containing a text"),
         Binding("s", "sort", "Sort", id="query.sort", tooltip="Sort by the next column"),
         Binding("x", "export", "Export", id="query.export", tooltip="Save the shown rows as CSV"),
+        Binding("X", "export_json", "JSON", id="query.export_json", show=False,
+                tooltip="Save the shown rows as JSON, like 'dicomtui find --json'"),
         Binding("y", "copy_command", "Copy cmd", id="query.copy",
-                tooltip="Copy the equivalent 'dicomtui find' command line"),
+                tooltip="Copy the equivalent 'dicomtui find' and 'dicomtui move' command lines"),
+        Binding("S", "save_query", "Save query", id="query.save", show=False,
+                tooltip="Keep the form under a name in the config file"),
+        Binding("o", "open_saved", "Saved", id="query.saved", show=False,
+                tooltip="Open a saved query and run it"),
         Binding("i", "toggle_detail", "Details", id="query.details", show=False,
                 tooltip="Give the attribute pane most of the screen, or the table back"),
         Binding("f", "edit_form", "Form", id="query.form", show=False, tooltip="Back to the query form"),
@@ -113,11 +123,29 @@ class QueryScreen(SectionScreen):
         with self.app.batch_update():
             self._set_columns(level.level)
             level.arrange()
-            self._table.add_rows([cells(level.level, level.rows[i]) for i in level.shown])
+            self._add_table_rows(level, level.shown)
             if level.shown:
                 self._table.move_cursor(row=min(level.cursor, len(level.shown) - 1), animate=False)
         self._show_status()
         self._show_detail()
+
+    def _add_table_rows(self, level: Level, indices: list[int]) -> None:
+        """Each row's key is its index in `level.rows`: the table can sort itself and still say which row is which."""
+        table = self._table
+        for i in indices:
+            table.add_row(*cells(level.level, level.rows[i]), key=str(i))
+
+    def _apply_sort(self, level: Level) -> None:
+        """Reorder the table in place (no rows rebuilt), then read the new order back into `level.shown`."""
+        table = self._table
+        if level.sort is not None:
+            table.sort(COLUMNS[level.level][level.sort][0])
+        else:  # back to the order the archive sent them in
+            first = {}
+            for row in reversed(table.ordered_rows):
+                first[tuple(table.get_row(row.key))] = int(row.key.value)
+            table.sort(key=lambda values: first[tuple(values)])
+        level.shown = [int(row.key.value) for row in table.ordered_rows]
 
     def _selected(self) -> dict | None:
         level = self._level
@@ -173,12 +201,17 @@ class QueryScreen(SectionScreen):
         if not form.validate_all():
             self.notify("Correct the highlighted field first.", title="Query", severity="warning")
             return
-        node = self._config.node(form.node_name or "")
+        self._query(form.node_name or "", "STUDY", form.keys())
+
+    def _query(self, node_name: str, level: str, keys: dict[str, str]) -> None:
+        node = self._config.node(node_name)
         if node is None:
-            self.notify("Choose a node to query (add one on the Nodes screen).", title="Query", severity="warning")
+            self.notify(f"There is no node named {node_name!r}; choose one (or add it on the Nodes screen)."
+                        if node_name else "Choose a node to query (add one on the Nodes screen).",
+                        title="Query", severity="warning")
             return
         self._node = node
-        self._levels = [Level("STUDY", form.keys(), node.name)]
+        self._levels = [Level(level, keys, node.name)]
         self._start_find(self._levels[0])
 
     def _start_find(self, level: Level) -> None:
@@ -220,7 +253,9 @@ class QueryScreen(SectionScreen):
         level.shown.extend(shown)
         if level is self._level:
             first = self._table.row_count == 0
-            self._table.add_rows([cells(level.level, level.rows[i]) for i in shown])
+            self._add_table_rows(level, shown)
+            if level.sort is not None and shown:
+                self._apply_sort(level)
             level.status = f"{count(level.level, len(level.rows))} so far…"
             self._show_status()
             if first and shown:
@@ -330,26 +365,30 @@ class QueryScreen(SectionScreen):
             return
         columns = len(COLUMNS[level.level])
         level.sort = 0 if level.sort is None else (level.sort + 1 if level.sort + 1 < columns else None)
-        level.cursor = 0
-        self._fill_table(level)
+        with self.app.batch_update():
+            self._apply_sort(level)
+            if level.shown:
+                self._table.move_cursor(row=0, animate=False)
+        self._show_status()
+        self._show_detail()
 
     # -- export and copy ------------------------------------------------------------------------------
     def action_export(self) -> None:
+        self._export("csv")
+
+    def action_export_json(self) -> None:
+        self._export("json")
+
+    def _export(self, kind: str) -> None:
         level = self._level
         if level is None or not level.shown:
             return
         rows = [level.rows[i] for i in level.shown]
         folder = paths.data_dir() / "exports"
-        target = folder / f"{level.level.lower()}-{time.strftime('%Y%m%d-%H%M%S')}.csv"
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            columns = export_columns(rows, level.level)
-            with open(target, "w", newline="", encoding="utf-8") as out:
-                writer = csv.writer(out)
-                writer.writerow(columns)
-                writer.writerows([text(row.get(c)) for c in columns] for row in rows)
+            target = export(rows, level.level, folder, kind)
         except OSError as exc:
-            self.notify(f"cannot write {target}: {exc.strerror}", title="Export failed", severity="error")
+            self.notify(f"cannot write in {folder}: {exc.strerror}", title="Export failed", severity="error")
             return
         self.notify(f"{count(level.level, len(rows))} saved to {target}", title="Export")
 
@@ -357,18 +396,30 @@ class QueryScreen(SectionScreen):
         level = self._level
         if level is None or self._node is None:
             return
-        line = find_command(self._node.name, level)
-        self.app.copy_to_clipboard(line)
-        self.notify(line, title="Copied")
+        lines = command_lines(self._node.name, level, self._selected(), self._config.local.ae_title)
+        self.app.copy_to_clipboard("\n".join(lines[:2]))
+        self.notify("\n".join(lines), title="Copied" if len(lines) == 1 else "Copied the first two lines")
 
     # -- retrieve -------------------------------------------------------------------------------------
     def action_move(self) -> None:
         self._start_retrieve("move")
 
+    def action_move_to(self) -> None:
+        if self._selected() is None:
+            return
+        local = self._config.local.ae_title
+        titles = [(local, f"{local}  (this machine)")]
+        for node in self._config.nodes:
+            if node.ae_title not in [t for t, _ in titles]:
+                titles.append((node.ae_title, f"{node.ae_title}  ({node.name}, {node.host}:{node.port})"))
+        hint = "The archive must know the AE title chosen here and where to find it."
+        self.app.push_screen(PickScreen("C-MOVE the highlighted row to", titles, hint),
+                             lambda ae: self._start_retrieve("move", ae) if ae else None)
+
     def action_get(self) -> None:
         self._start_retrieve("get")
 
-    def _start_retrieve(self, kind: str) -> None:
+    def _start_retrieve(self, kind: str, destination: str | None = None) -> None:
         level, row, node = self._level, self._selected(), self._node
         if level is None or row is None or node is None:
             return
@@ -379,14 +430,18 @@ class QueryScreen(SectionScreen):
         uids = level.uids(row)
         what = f"{level.level.lower()} {crumb(level.level, row) if level.level != 'IMAGE' else ''}".strip()
         if kind == "move":
-            receiver = self.app.receiver if self.app.receiver is not None and self.app.receiver.running else None
-            call = retrieve_call("move", node, local.ae_title, uids, destination=local.ae_title, receiver=receiver)
-            self._retrieve_text = f"C-MOVE {what} to {local.ae_title}…"
+            destination = destination or local.ae_title
+            # Our receiver can only say whether the files arrived when they come to us.
+            ours = destination == local.ae_title
+            running = self.app.receiver is not None and self.app.receiver.running
+            receiver = self.app.receiver if ours and running else None
+            call = retrieve_call("move", node, local.ae_title, uids, destination=destination, receiver=receiver)
+            self._retrieve_text = f"C-MOVE {what} to {destination}…"
         else:
             storage = local.storage or paths.default_storage_dir()
             call = retrieve_call("get", node, local.ae_title, uids, storage=storage)
             self._retrieve_text = f"C-GET {what} into the local archive…"
-        self._retrieve_what = f"C-{kind.upper()} {what}"
+        self._retrieve_what = f"C-MOVE {what} to {destination}" if kind == "move" else f"C-GET {what}"
         self._retrieve = Run(kind, call, self._finished).start()
         self._show_status()
 
@@ -417,7 +472,7 @@ class QueryScreen(SectionScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         level = self._level
         has_row = level is not None and bool(level.shown)
-        if action in {"move", "get", "export"} and not has_row:
+        if action in {"move", "move_to", "get", "export", "export_json"} and not has_row:
             return None
         if action == "drill" and not (has_row and level.level in NEXT):
             return None

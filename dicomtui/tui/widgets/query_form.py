@@ -113,6 +113,21 @@ class QueryForm(Vertical):
                 out[keyword] = value
         return out
 
+    @property
+    def preset(self) -> str:
+        return str(self.query_one("#q-preset", Select).value)
+
+    def fill(self, node: str, keys: dict[str, str], preset: str | None) -> None:
+        """Show a saved query: its node, its keys in their fields, its date preset (or the date as typed)."""
+        names = {n.casefold(): n for n in self._node_names}
+        if node.casefold() in names:
+            self.query_one("#q-node", Select).value = names[node.casefold()]
+        date = preset_range(preset) if preset else None
+        for field, keyword, _label, _p in FIELDS:
+            value = date if field == "date" and date is not None else keys.get(keyword, "")
+            self.query_one(f"#q-{field}", Input).value = value
+        self.query_one("#q-preset", Select).value = preset or ("custom" if keys.get("StudyDate") else "any")
+
     def validate_all(self) -> bool:
         """Check every field now; the first error is shown under the form."""
         for field, _keyword, _label, _p in FIELDS:

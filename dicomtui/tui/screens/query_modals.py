@@ -1,0 +1,71 @@
+"""Small questions the Query screen asks: pick one of a list (a move destination, a saved query), or type a name."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+
+class PickScreen(ModalScreen[str | None]):
+    """A titled list; enter picks the highlighted entry (its id), esc gives None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel", tooltip="Close without choosing")]
+
+    def __init__(self, title: str, choices: list[tuple[str, str]], hint: str = "") -> None:
+        """`choices`: (id, text shown)."""
+        super().__init__()
+        self._title = title
+        self._choices = choices
+        self._hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="pick", classes="q-modal"):
+            yield Static(self._title, classes="q-modal-title")
+            yield OptionList(*[Option(text, id=ident) for ident, text in self._choices], id="pick-list")
+            if self._hint:
+                yield Static(self._hint, classes="q-modal-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class NameScreen(ModalScreen[str | None]):
+    """One line of text; enter gives it (stripped, never empty), esc gives None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="name.cancel", tooltip="Close without saving")]
+
+    def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
+        super().__init__()
+        self._title = title
+        self._value = value
+        self._placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="name", classes="q-modal"):
+            yield Static(self._title, classes="q-modal-title")
+            yield Input(self._value, placeholder=self._placeholder, id="name-input", compact=True)
+            yield Static("enter saves · esc cancels", classes="q-modal-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip():
+            self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
