@@ -495,6 +495,25 @@ def test_free_space_floor_refuses_with_out_of_resources(receiver_factory, tmp_pa
     assert echo(HOST, rx.port, RECEIVER_AE).ok
 
 
+def test_storage_folder_removed_under_a_running_receiver(receiver_factory, synthetic_studies):
+    """An unmounted or deleted archive folder: the receiver makes it again, or answers 0xA700 when it cannot,
+    and never aborts the sender's association."""
+    rx = receiver_factory()
+    storescu_ok(run_storescu(rx.port, synthetic_studies[:2]))
+    shutil.rmtree(rx.settings.storage)
+    storescu_ok(run_storescu(rx.port, synthetic_studies[2:4]))
+    assert len(rx.stored_files()) == 2  # the folder was made again for the new instances
+
+    shutil.rmtree(rx.settings.storage / ".incoming")
+    (rx.settings.storage / ".incoming").write_text("a file where the folder should be")
+    result = run_storescu(rx.port, synthetic_studies[4:5])
+    answers = [line for line in result.stdout.splitlines() if "Received Store Response" in line]
+    assert answers and "Refused: OutOfResources" in answers[0], result.stdout[-3000:]
+    refused = rx.events.of(InstanceRefused)
+    assert refused and refused[-1].status == 0xA700 and "cannot write to the storage folder" in refused[-1].reason
+    assert echo(HOST, rx.port, RECEIVER_AE).ok
+
+
 # ---------------------------------------------------------------------------------------------------------
 # 6. A PDU length meant to exhaust memory
 

@@ -231,8 +231,7 @@ class Receiver:
             return
         if record.spool is not None:
             # The peer went away in the middle of an instance: nothing of it may remain.
-            record.spool.close()
-            Path(record.spool.name).unlink(missing_ok=True)
+            record.spool.discard()
         # This runs in the thread that saw the connection close; pynetdicom sets is_aborted later,
         # in the association's thread (19 of 20 aborts read as released), but is_released before.
         how = "released" if assoc.is_released else "aborted"
@@ -298,8 +297,7 @@ class Receiver:
             if record is not None:
                 record.spool = None
             if isinstance(spool, Spool):
-                spool.close()
-                Path(spool.name).unlink(missing_ok=True)
+                spool.discard()
 
     def _stored_path(self, sop_instance: str) -> Path | None:
         """Where this SOP Instance is already, if anywhere: a re-sent instance may come in

@@ -24,12 +24,20 @@ _system_factory = dimse_messages.NamedTemporaryFile
 
 class Spool:
     def __init__(self, incoming: Path, min_free_bytes: int):
-        fd, name = tempfile.mkstemp(dir=incoming, prefix="rx-", suffix=".part")
-        self.name = name
         self.file = self  # pynetdicom calls .file.flush() after each fragment
         self.error: str | None = None
-        self._handle = os.fdopen(fd, "wb")
-        free = shutil.disk_usage(incoming).free
+        self._handle = None
+        # Raising here would make pynetdicom abort the association without a word to the sender;
+        # a Spool that cannot write answers 0xA700 with the reason instead.
+        self.name = str(incoming / "unwritable.part")  # never created; pynetdicom unlinks it harmlessly
+        try:
+            incoming.mkdir(parents=True, exist_ok=True)  # the folder may have been removed under us
+            fd, self.name = tempfile.mkstemp(dir=incoming, prefix="rx-", suffix=".part")
+            self._handle = os.fdopen(fd, "wb")
+            free = shutil.disk_usage(incoming).free
+        except OSError as exc:
+            self.error = f"cannot write to the storage folder {incoming.parent}: {exc.strerror or exc}"
+            return
         if free < min_free_bytes:
             self.error = (f"only {free // 2**20} MB free in the storage folder, under the configured "
                           f"floor of {min_free_bytes // 2**20} MB")
@@ -60,10 +68,21 @@ class Spool:
 
     def sync(self) -> None:
         """Make the bytes durable before the instance is renamed into the archive."""
+        assert self._handle is not None, "only a Spool without error is synced"
         self._handle.flush()
         os.fsync(self._handle.fileno())
 
+    def discard(self) -> None:
+        """Close and remove the temp file if it is still there (it is gone once placed)."""
+        self.close()
+        try:
+            os.unlink(self.name)
+        except OSError:
+            pass
+
     def close(self) -> None:
+        if self._handle is None:
+            return
         try:
             self._handle.close()
         except OSError:
