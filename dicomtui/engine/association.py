@@ -52,13 +52,39 @@ class Timeouts:
         return cls(connect=base, acse=base, dimse=dimse)
 
 
-def _set_nodelay(event: evt.Event) -> None:
-    sock = event.assoc.dul.socket.socket if event.assoc.dul.socket else None
-    if sock is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+def tune_socket(assoc_socket) -> None:
+    """TCP options for every association, ours or a peer's, on pynetdicom's AssociationSocket.
+
+    TCP_NODELAY: neither pynetdicom nor dcmtk sets it, and Nagle costs 10-50x on small messages.
+    TCP_QUICKACK before each receive: a peer without TCP_NODELAY (Orthanc, a default dcmtk)
+    holds the second part of every reply until we acknowledge the first, which Linux delays
+    by up to 40 ms. Measured: C-ECHO to Orthanc 44 ms without, 2.7 ms with. Linux resets the
+    option by itself, hence before every receive.
+    """
+    raw = assoc_socket.socket if assoc_socket is not None else None
+    if raw is None:
+        return
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    quickack = getattr(socket, "TCP_QUICKACK", None)
+    if quickack is None:  # not Linux
+        return
+    receive = assoc_socket.recv
+
+    def recv(bufsize: int) -> bytearray:
+        try:
+            raw.setsockopt(socket.IPPROTO_TCP, quickack, 1)
+        except OSError:  # the connection is going away; recv will say so
+            pass
+        return receive(bufsize)
+
+    assoc_socket.recv = recv
 
 
-NODELAY_HANDLER = (evt.EVT_CONN_OPEN, _set_nodelay)
+def _tune(event: evt.Event) -> None:
+    tune_socket(event.assoc.dul.socket)
+
+
+NODELAY_HANDLER = (evt.EVT_CONN_OPEN, _tune)
 
 
 def _wake_on_abort(event: evt.Event) -> None:

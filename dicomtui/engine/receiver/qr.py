@@ -6,13 +6,13 @@ responses so a C-CANCEL stops the work at once.
 
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING
 
 from pydicom import dcmread
 from pynetdicom import build_context, evt
 
 from ..archive.query import QueryError, find, instances_for, model_of
+from ..association import NODELAY_HANDLER
 from .events import ReceiverProblem
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def query_retrieve_handlers(receiver: Receiver) -> list:
             yield node.host, node.port
             yield IDENTIFIER_DOES_NOT_MATCH, None
             return
-        yield node.host, node.port, {"contexts": _contexts(refs), "evt_handlers": [(evt.EVT_CONN_OPEN, _nodelay)]}
+        yield node.host, node.port, {"contexts": _contexts(refs), "evt_handlers": [NODELAY_HANDLER]}
         yield len(refs)
         yield from _send(refs, event)
 
@@ -93,9 +93,3 @@ def _contexts(refs) -> list:
     """One presentation context per SOP class and transfer syntax actually sent."""
     pairs = sorted({(ref.sop_class_uid, ref.transfer_syntax) for ref in refs})
     return [build_context(sop_class, syntax) for sop_class, syntax in pairs[:MAX_CONTEXTS]]
-
-
-def _nodelay(event: evt.Event) -> None:
-    sock = event.assoc.dul.socket
-    if sock is not None and sock.socket is not None:
-        sock.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

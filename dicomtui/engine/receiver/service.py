@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import itertools
-import socket
 import ssl
 import threading
 import time
@@ -22,6 +21,7 @@ from pynetdicom.association import Association
 
 from ...store.archive_index import ArchiveIndex, Received
 from .. import pynetdicom_setup  # noqa: F401 - settings on import
+from ..association import tune_socket
 from .contexts import add_supported_contexts
 from .events import (
     AssociationClosed,
@@ -204,7 +204,7 @@ class Receiver:
                 sock.close()
                 return
         if raw is not None:
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            tune_socket(sock)
             _limit_pdu_length(sock, self.settings.pdu_limit, self._emit, event.address)
 
     def _on_accepted(self, event: evt.Event) -> None:
