@@ -36,13 +36,19 @@ def test_echo_orthanc(orthanc):
     assert len(result.rtt_ms) == 2
 
 
-def test_tcp_nodelay_is_set(orthanc):
+def test_tcp_nodelay_and_quickack_are_set(orthanc):
+    """TCP_NODELAY once; TCP_QUICKACK again before every receive (Linux clears it by itself), so a peer that
+    leaves Nagle on does not wait up to 40 ms for our acknowledgement (Orthanc's echo: 44 ms -> 2.7 ms)."""
     from pynetdicom.sop_class import Verification
 
     assoc = open_association(node(orthanc.ae_title, orthanc.port), "DICOMTUI", [Verification])
     try:
         sock = assoc.dul.socket.socket
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK) == 0
+        assert assoc.send_c_echo().Status == 0
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK) == 1
     finally:
         assoc.release()
 
