@@ -24,7 +24,7 @@ from .model import Config, LocalAE, Node
 from .problems import LineFinder, Problem
 from .queries import check_queries
 from .receiver_options import check_receiver
-from .tables import check_table
+from .tables import check_entries, check_fields, check_table
 
 NODE_KEYS = {"name", "ae_title", "host", "port", "description", "timeout", "dimse_timeout", "max_pdu", "charset"}
 
@@ -120,70 +120,30 @@ def _folder(value: Any) -> Path:
 
 
 def _check_nodes(raw: Any, lines: LineFinder, problems: list[Problem], notes: list[Problem]) -> list[Node]:
-    if not isinstance(raw, list):
-        problems.append(Problem("'nodes' must be a list of [[nodes]] tables", lines.key(None, "nodes")))
-        return []
-    nodes: list[Node] = []
     names: list[str] = []
-    for index, entry in enumerate(raw):
-        label = f"[[nodes]] #{index + 1}"
-        if not isinstance(entry, dict):
-            problems.append(Problem(f"{label} must be a table with name, ae_title, host and port",
-                                    lines.table("nodes", index)))
-            continue
-        if isinstance(entry.get("name"), str) and entry["name"].strip():
-            label += f" ({entry['name'].strip()!r})"
-        node = _check_node(entry, index, label, names, lines, problems)
-        if node is not None:
-            nodes.append(node)
+
+    def check(entry: dict[str, Any], index: int, label: str) -> Node | None:
+        required = {
+            "name": lambda v: check_node_name(v, names),
+            "ae_title": check_ae_title,
+            "host": check_host,
+            "port": _strict_int(check_port),
+        }
+        optional = {
+            "description": _text,
+            "timeout": lambda v: check_timeout(_number(v), "the value"),
+            "dimse_timeout": lambda v: check_timeout(_number(v), "the value"),
+            "max_pdu": _strict_int(check_max_pdu),
+            "charset": check_charset,
+        }
+        values = check_fields(entry, index, "nodes", label, required, optional,
+                              "every node needs name, ae_title, host and port", lines, problems)
         if isinstance(entry.get("name"), str) and entry["name"].strip():
             # Every name counts for uniqueness, also a broken node's: all problems at once.
             names.append(entry["name"].strip())
-        for key in entry.keys() - NODE_KEYS:
-            notes.append(Problem(f"{label}: unknown key {key!r} is kept but not used",
-                                 lines.key("nodes", key, index)))
-    return nodes
+        return None if values is None else Node(**values)
 
-
-def _check_node(entry: dict[str, Any], index: int, label: str, taken: list[str],
-                lines: LineFinder, problems: list[Problem]) -> Node | None:
-    values: dict[str, Any] = {}
-    before = len(problems)
-
-    def problem(key: str, message: str) -> None:
-        line = lines.key("nodes", key, index) if key in entry else lines.table("nodes", index)
-        problems.append(Problem(f"{label}: {message}", line))
-
-    required = {
-        "name": lambda v: check_node_name(v, taken),
-        "ae_title": check_ae_title,
-        "host": check_host,
-        "port": _strict_int(check_port),
-    }
-    optional = {
-        "description": _text,
-        "timeout": lambda v: check_timeout(_number(v), "the value"),
-        "dimse_timeout": lambda v: check_timeout(_number(v), "the value"),
-        "max_pdu": _strict_int(check_max_pdu),
-        "charset": check_charset,
-    }
-    for key, check in required.items():
-        if key not in entry:
-            problem(key, f"'{key}' is missing; every node needs name, ae_title, host and port")
-            continue
-        try:
-            values[key] = check(entry[key])
-        except InvalidValue as exc:
-            problem(key, f"{key}: {exc}")
-    for key, check in optional.items():
-        if key in entry:
-            try:
-                values[key] = check(entry[key])
-            except InvalidValue as exc:
-                problem(key, f"{key}: {exc}")
-    if len(problems) > before:
-        return None
-    return Node(**values)
+    return check_entries(raw, "nodes", "name, ae_title, host and port", NODE_KEYS, check, lines, problems, notes)
 
 
 def _strict_int(check):

@@ -8,6 +8,7 @@ from typing import Any
 from ..dicom.validation import InvalidValue
 from .model import DATE_PRESETS, QUERY_LEVELS, Node, SavedQuery
 from .problems import LineFinder, Problem
+from .tables import check_entries, check_fields
 
 QUERY_KEYS = {"name", "node", "level", "keys", "preset"}
 # A DICOM keyword (PatientName) or a tag ((0010,0010) or 0010,0010); the value is checked when the query runs.
@@ -16,63 +17,26 @@ _KEY = re.compile(r"^([A-Za-z][A-Za-z0-9]*|\(?\s*[0-9A-Fa-f]{4}\s*,\s*[0-9A-Fa-f
 
 def check_queries(raw: Any, nodes: list[Node], lines: LineFinder, problems: list[Problem],
                   notes: list[Problem]) -> list[SavedQuery]:
-    if not isinstance(raw, list):
-        problems.append(Problem("'queries' must be a list of [[queries]] tables", lines.key(None, "queries")))
-        return []
-    queries: list[SavedQuery] = []
     names: set[str] = set()
     node_names = {n.name.casefold() for n in nodes}
-    for index, entry in enumerate(raw):
-        label = f"[[queries]] #{index + 1}"
-        if not isinstance(entry, dict):
-            problems.append(Problem(f"{label} must be a table with name, node, level and keys",
-                                    lines.table("queries", index)))
-            continue
-        if isinstance(entry.get("name"), str) and entry["name"].strip():
-            label += f" ({entry['name'].strip()!r})"
-        query = _check_query(entry, index, label, names, lines, problems)
+
+    def check(entry: dict[str, Any], index: int, label: str) -> SavedQuery | None:
+        required = {"name": lambda v: _name(v, names), "node": lambda v: _text(v, "the name of a node")}
+        optional = {"level": _level, "keys": _keys, "preset": _preset}
+        values = check_fields(entry, index, "queries", label, required, optional,
+                              "every saved query needs a name and a node", lines, problems)
         if isinstance(entry.get("name"), str) and entry["name"].strip():
             names.add(entry["name"].strip().casefold())
-        if query is not None:
-            queries.append(query)
-            if query.node.casefold() not in node_names:
-                # A note, not a problem: removing a node must not make the whole file unusable.
-                notes.append(Problem(f"{label}: there is no node named {query.node!r}; the query cannot run",
-                                     lines.key("queries", "node", index)))
-        for key in entry.keys() - QUERY_KEYS:
-            notes.append(Problem(f"{label}: unknown key {key!r} is kept but not used",
-                                 lines.key("queries", key, index)))
-    return queries
+        if values is None:
+            return None
+        query = SavedQuery(**values)
+        if query.node.casefold() not in node_names:
+            # A note, not a problem: removing a node must not make the whole file unusable.
+            notes.append(Problem(f"{label}: there is no node named {query.node!r}; the query cannot run",
+                                 lines.key("queries", "node", index)))
+        return query
 
-
-def _check_query(entry: dict[str, Any], index: int, label: str, taken: set[str], lines: LineFinder,
-                 problems: list[Problem]) -> SavedQuery | None:
-    values: dict[str, Any] = {}
-    before = len(problems)
-
-    def problem(key: str, message: str) -> None:
-        line = lines.key("queries", key, index) if key in entry else lines.table("queries", index)
-        problems.append(Problem(f"{label}: {message}", line))
-
-    checks = {
-        "name": lambda v: _name(v, taken),
-        "node": lambda v: _text(v, "the name of a node"),
-        "level": _level,
-        "keys": _keys,
-        "preset": _preset,
-    }
-    for key, check in checks.items():
-        if key not in entry:
-            if key in ("name", "node"):
-                problem(key, f"'{key}' is missing; every saved query needs a name and a node")
-            continue
-        try:
-            values[key] = check(entry[key])
-        except InvalidValue as exc:
-            problem(key, f"{key}: {exc}")
-    if len(problems) > before:
-        return None
-    return SavedQuery(**values)
+    return check_entries(raw, "queries", "name, node, level and keys", QUERY_KEYS, check, lines, problems, notes)
 
 
 def _text(value: Any, what: str) -> str:
