@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .db import enable_wal
+
 if TYPE_CHECKING:  # pragma: no cover
     from pydicom import Dataset
 
@@ -261,7 +263,7 @@ def connect(path: Path, *, write: bool = False, fast: bool = False) -> Iterator[
             conn.execute("PRAGMA journal_mode=OFF")
             conn.execute("PRAGMA synchronous=OFF")
         else:
-            conn.execute("PRAGMA journal_mode=WAL")
+            enable_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         _migrate(conn)

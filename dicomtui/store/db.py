@@ -7,6 +7,7 @@ every thread on its own connection, as sqlite3 requires.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,13 +28,29 @@ MIGRATIONS: list[str] = [
 ]
 
 
+_wal_lock = threading.Lock()
+
+
+def enable_wal(conn: sqlite3.Connection) -> None:
+    """Put the database in WAL mode (it stays so: the mode is kept in the file).
+
+    Switching the mode needs the database to itself and does not wait for other
+    connections: eight threads opening a new index at once got "database is locked" from
+    the PRAGMA. So it is only switched when needed, by one thread of this process at a time.
+    """
+    if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    with _wal_lock:
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
 @contextmanager
 def connect(path: Path) -> Iterator[sqlite3.Connection]:
     """A connection in a transaction: committed on success, rolled back on error, always closed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=10)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
+        enable_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
         _migrate(conn)
         with conn:
