@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from textual import work
 from textual.app import App
 from textual.binding import Binding
@@ -45,6 +47,7 @@ class DicomtuiApp(App):
         self.echo_log = echo_log
         self.receiver = None  # engine.receiver.Receiver once started
         self.receiver_error: str | None = None
+        self._receiver_lock = threading.Lock()
         self.receiver_feed = ReceiverFeed()
         self._autostart_receiver = receiver
 
@@ -59,8 +62,14 @@ class DicomtuiApp(App):
             self.set_timer(0.3, self.start_receiver)
 
     # -- the receiver: owned here, so switching screens never stops it ---------------------
-    @work(thread=True, group="receiver", exclusive=True, exit_on_error=False, description="start the receiver")
+    # Start and stop run in threads, one after the other: a start pressed while a stop is still
+    # closing the listening socket would find the port in use.
+    @work(thread=True, group="receiver", exit_on_error=False, description="start the receiver")
     def start_receiver(self) -> None:
+        with self._receiver_lock:
+            self._start_receiver()
+
+    def _start_receiver(self) -> None:
         engine = import_engine("dicomtui.engine.receiver")
         if self.receiver is not None and self.receiver.running:
             return
@@ -76,11 +85,12 @@ class DicomtuiApp(App):
             return
         self.receiver, self.receiver_error = receiver, None
 
-    @work(thread=True, group="receiver", exclusive=True, exit_on_error=False, description="stop the receiver")
+    @work(thread=True, group="receiver", exit_on_error=False, description="stop the receiver")
     def stop_receiver(self) -> None:
-        if self.receiver is not None:
-            self.receiver.stop()
-            self.receiver_error = "stopped; press s to start"
+        with self._receiver_lock:
+            if self.receiver is not None and self.receiver.running:
+                self.receiver.stop()
+                self.receiver_error = "stopped; press s to start"
 
     def _show_problems(self) -> None:
         self.push_screen(ConfigProblemsScreen(self.config_file.path, self.config_file.problems),

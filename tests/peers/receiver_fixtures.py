@@ -258,6 +258,23 @@ def serve_factory(home: Home) -> Iterator[Callable[..., Served]]:
         proc.stop(grace=5.0)
 
 
+def flood_with_huge_pdu(sock, pdu_type: int, limit_mib: int = 512, seconds: float = 20) -> tuple[int, str]:
+    """Announce a PDU of almost 4 GiB and keep sending zeros: (bytes sent, "closed"|"stalled"|"limit").
+    A receiver that bounds PDU lengths closes the connection long before the limit."""
+    sock.sendall(bytes([pdu_type, 0]) + (0xFFFFFF00).to_bytes(4, "big"))
+    chunk = bytes(1 << 20)
+    sent, started = 0, time.monotonic()
+    try:
+        while sent < limit_mib << 20 and time.monotonic() - started < seconds:
+            sock.sendall(chunk)
+            sent += len(chunk)
+    except (BrokenPipeError, ConnectionResetError):
+        return sent, "closed"
+    except TimeoutError:
+        return sent, "stalled"
+    return sent, "limit"
+
+
 def vm_hwm_kib(pid: int) -> int:
     """Peak resident set size of a process (VmHWM in /proc/PID/status), in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

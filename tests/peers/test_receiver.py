@@ -54,6 +54,7 @@ from .harness import HOST, echo, free_port
 from .receiver_fixtures import (
     RECEIVER_AE,
     STORESCU_PROPOSE,
+    flood_with_huge_pdu,
     run_storescu,
     vm_hwm_kib,
 )
@@ -521,19 +522,8 @@ def test_storage_folder_removed_under_a_running_receiver(receiver_factory, synth
 def test_huge_announced_pdu_is_refused_without_memory_growth(serve_factory):
     served = serve_factory()
     before = vm_hwm_kib(served.pid)
-    sent, outcome = 0, "limit"
-    started = time.monotonic()
     with socket.create_connection((HOST, served.port), timeout=5) as sock:
-        sock.sendall(b"\x01\x00" + (0xFFFFFF00).to_bytes(4, "big"))
-        chunk = bytes(MiB)
-        try:
-            while sent < 512 * MiB and time.monotonic() - started < 20:
-                sock.sendall(chunk)
-                sent += len(chunk)
-        except (BrokenPipeError, ConnectionResetError):
-            outcome = "closed"
-        except TimeoutError:
-            outcome = "stalled"
+        sent, outcome = flood_with_huge_pdu(sock, pdu_type=0x01)  # an A-ASSOCIATE-RQ
     grown = (vm_hwm_kib(served.pid) - before) / 1024
     assert outcome == "closed", f"serve did not close the connection ({outcome} after {sent / MiB:.0f} MiB)"
     assert sent < 64 * MiB, f"serve read {sent / MiB:.0f} MiB before closing"

@@ -22,7 +22,7 @@ from pynetdicom.association import Association
 from ...store.archive_index import ArchiveIndex, Received
 from .. import pynetdicom_setup  # noqa: F401 - settings on import
 from ..association import tune_socket
-from .contexts import add_supported_contexts
+from .contexts import GET, QUERY_RETRIEVE, add_supported_contexts
 from .events import (
     AssociationClosed,
     AssociationOpened,
@@ -31,7 +31,9 @@ from .events import (
     ReceiverEvent,
     ReceiverProblem,
 )
+from .fast_store import StorageAssociation, claim
 from .index_writer import IndexWriter
+from .server import start as start_server
 from .settings import ReceiverSettings
 from .spool import INCOMING, Spool, install, sweep
 from .storing import place, read_header, relative_path
@@ -97,6 +99,8 @@ class Receiver:
         for listener in list(self._listeners):
             listener(event)
 
+    emit = _emit
+
     @property
     def running(self) -> bool:
         return self._server is not None
@@ -135,8 +139,9 @@ class Receiver:
             (evt.EVT_C_STORE, self._on_store),
             *self._qr_handlers(),
         ]
+        self._supported = ae.supported_contexts
         try:
-            self._server = ae.start_server((settings.bind, settings.port), block=False, evt_handlers=handlers)
+            self._server = start_server(ae, (settings.bind, settings.port), handlers, self)
         except OSError as exc:
             raise ReceiverStartError(_explain_bind_error(exc, settings.bind, settings.port)) from None
         if settings.tls_port is not None:
@@ -209,12 +214,34 @@ class Receiver:
 
     def _on_accepted(self, event: evt.Event) -> None:
         assoc = event.assoc
-        record = _Association(next(self._ids), assoc.requestor.ae_title,
-                              f"{assoc.requestor.address}:{assoc.requestor.port}")
+        self._opened(assoc, assoc.requestor.ae_title, assoc.acceptor.ae_title,
+                     f"{assoc.requestor.address}:{assoc.requestor.port}")
+
+    def _opened(self, key, calling: str, called: str, peer: str, limit: int | None = None) -> _Association | None:
+        record = _Association(next(self._ids), calling, peer)
         with self._lock:
-            self._associations[assoc] = record
+            if limit is not None and len(self._associations) >= limit:
+                return None
+            self._associations[key] = record
         self.counters.associations += 1
-        self._emit(AssociationOpened(record.id, record.calling_ae, assoc.acceptor.ae_title, record.peer))
+        self._emit(AssociationOpened(record.id, calling, called, peer))
+        return record
+
+    # -- the fast path for storage associations (fast_store.py) -----------------------------
+    def claim(self, sock, address) -> StorageAssociation | None:
+        return claim(self, sock, address, self._supported, _OTHER_SERVICES)
+
+    def fast_opened(self, association: StorageAssociation) -> _Association | None:
+        record = self._opened(association, association.calling_ae, association.called_ae, association.peer,
+                              limit=self.settings.max_associations)
+        if record is None:
+            self._emit(AssociationClosed(next(self._ids), "rejected", 0, 0, 0.0,
+                                         f"{association.calling_ae} from {association.peer}: already "
+                                         f"{self.settings.max_associations} associations, the configured maximum"))
+        return record
+
+    def fast_closed(self, association: StorageAssociation, how: str) -> None:
+        self._closed(association, how)
 
     def _on_rejected(self, event: evt.Event) -> None:
         assoc = event.assoc
@@ -225,16 +252,18 @@ class Receiver:
 
     def _on_closed(self, event: evt.Event) -> None:
         assoc = event.assoc
+        # This runs in the thread that saw the connection close; pynetdicom sets is_aborted later,
+        # in the association's thread (19 of 20 aborts read as released), but is_released before.
+        self._closed(assoc, "released" if assoc.is_released else "aborted")
+
+    def _closed(self, key, how: str) -> None:
         with self._lock:
-            record = self._associations.pop(assoc, None)
+            record = self._associations.pop(key, None)
         if record is None:
             return
         if record.spool is not None:
             # The peer went away in the middle of an instance: nothing of it may remain.
             record.spool.discard()
-        # This runs in the thread that saw the connection close; pynetdicom sets is_aborted later,
-        # in the association's thread (19 of 20 aborts read as released), but is_released before.
-        how = "released" if assoc.is_released else "aborted"
         self._emit(AssociationClosed(record.id, how, record.instances, record.bytes,
                                      time.monotonic() - record.started))
 
@@ -246,16 +275,23 @@ class Receiver:
 
     # -- C-STORE ------------------------------------------------------------------------
     def _on_store(self, event: evt.Event) -> int:
+        """pynetdicom's C-STORE handler: associations that also query or retrieve come this way."""
         request = event.request
-        sop_instance = str(request.AffectedSOPInstanceUID)
         with self._lock:
             record = self._associations.get(event.assoc)
         calling = record.calling_ae if record else event.assoc.requestor.ae_title
         spool = getattr(request, "_dataset_file", None)  # pynetdicom keeps our Spool here
+        if not isinstance(spool, Spool):
+            return self._refuse(record, calling, str(request.AffectedSOPInstanceUID), OUT_OF_RESOURCES,
+                                "the receiver's spool was not used (another receiver in this process?)")[0]
+        return self.store(record, calling, f"{event.assoc.requestor.address}:{event.assoc.requestor.port}",
+                          str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID), spool,
+                          str(event.context.transfer_syntax))[0]
+
+    def store(self, record: _Association | None, calling: str, peer: str, sop_class: str, sop_instance: str,
+              spool: Spool, transfer_syntax: str) -> tuple[int, str]:
+        """Put one received data set (complete in `spool`) into the archive: (status, reason)."""
         try:
-            if not isinstance(spool, Spool):
-                return self._refuse(record, calling, sop_instance, OUT_OF_RESOURCES,
-                                    "the receiver's spool was not used (another receiver in this process?)")
             if spool.error:
                 return self._refuse(record, calling, sop_instance, OUT_OF_RESOURCES, spool.error)
             temp = Path(spool.name)
@@ -281,23 +317,23 @@ class Receiver:
                                     f"cannot write to the storage folder: {exc.strerror or exc}")
             self._remember(sop_instance, placed.path)
             if placed.duplicate != "kept-first":  # the kept file is indexed already, with its own header
-                self._index(ds, placed.path, size, event, calling)
+                self._writer.put(ds, Received(path=placed.path, size=size, transfer_syntax=transfer_syntax,
+                                              calling_ae=calling, peer=peer, received_at=time.time()))
             if record is not None:
                 record.instances += 1
                 record.bytes += size
             self.counters.instances += 1
             self.counters.bytes += size
             self._emit(InstanceStored(
-                record.id if record else 0, calling, str(request.AffectedSOPClassUID), sop_instance,
+                record.id if record else 0, calling, sop_class, sop_instance,
                 str(placed.path), size, str(ds.get("PatientName", "")), str(ds.get("StudyDescription", "")),
                 str(ds.get("Modality", "")), placed.duplicate,
             ))
-            return 0x0000
+            return 0x0000, ""
         finally:
             if record is not None:
                 record.spool = None
-            if isinstance(spool, Spool):
-                spool.discard()
+            spool.discard()
 
     def _stored_path(self, sop_instance: str) -> Path | None:
         """Where this SOP Instance is already, if anywhere: a re-sent instance may come in
@@ -316,16 +352,15 @@ class Receiver:
             if len(self._placed) > 100_000:
                 self._placed.pop(next(iter(self._placed)))
 
-    def _index(self, ds, path: Path, size: int, event: evt.Event, calling: str) -> None:
-        self._writer.put(ds, Received(path=path, size=size, transfer_syntax=str(event.context.transfer_syntax),
-                                      calling_ae=calling,
-                                      peer=f"{event.assoc.requestor.address}:{event.assoc.requestor.port}",
-                                      received_at=time.time()))
-
-    def _refuse(self, record: _Association | None, calling: str, sop_instance: str, status: int, reason: str) -> int:
+    def _refuse(self, record: _Association | None, calling: str, sop_instance: str, status: int,
+                reason: str) -> tuple[int, str]:
         self.counters.refused += 1
         self._emit(InstanceRefused(record.id if record else 0, calling, sop_instance, status, reason))
-        return status
+        return status, reason
+
+
+# Services the fast path leaves to pynetdicom: an association that proposes any of them goes there whole.
+_OTHER_SERVICES = frozenset(str(uid) for uid in QUERY_RETRIEVE + GET)
 
 
 def _limit_pdu_length(sock, limit: int, emit: Callable[[ReceiverEvent], None], address) -> None:

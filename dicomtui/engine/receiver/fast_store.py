@@ -1,0 +1,305 @@
+"""Storage associations served without pynetdicom's reactors.
+
+pynetdicom hands every PDU between two threads that poll each other with 1 ms sleeps and
+decodes every fragment in Python: a receiver built on it reached a tenth of dcmtk storescp's
+rate. Most associations a receiver sees only store or echo (modalities, a PACS forwarding,
+the sub-associations of a C-MOVE); those are served here. The A-ASSOCIATE-RQ is peeked, not
+read, so that anything else (Query/Retrieve, a request we would reject, something we cannot
+parse) is handed to pynetdicom untouched and treated exactly as before. Negotiation uses
+pynetdicom's own PDU classes and negotiate_as_acceptor, so both paths accept the same things.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID
+from pynetdicom._globals import APPLICATION_CONTEXT_NAME
+from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ
+from pynetdicom.pdu_primitives import (
+    A_ASSOCIATE,
+    ImplementationClassUIDNotification,
+    ImplementationVersionNameNotification,
+    MaximumLengthNotification,
+    SCP_SCU_RoleSelectionNegotiation,
+)
+from pynetdicom.presentation import negotiate_as_acceptor
+
+from ..wire import commands, pdu
+from ..wire.part10 import IMPLEMENTATION_VERSION, file_header
+from ..wire.reader import PeerClosed, SocketReader
+from .events import ReceiverProblem
+from .spool import Spool, _lenient_uid
+
+if TYPE_CHECKING:
+    from .service import Receiver
+
+NETWORK_TIMEOUT = 120.0  # as the pynetdicom path's ae.network_timeout
+REQUEST_WAIT = 30.0  # for the A-ASSOCIATE-RQ to arrive whole
+LARGEST_REQUEST = 65_536  # a bigger A-ASSOCIATE-RQ is odd: pynetdicom (and its PDU limit) handles it
+CANNOT_UNDERSTAND = 0xC000
+SOP_CLASS_NOT_SUPPORTED = 0x0122
+
+
+class ProtocolError(Exception):
+    """The peer broke the DICOM protocol: we abort the association."""
+
+
+def peek_request(sock: socket.socket) -> bytes | None:
+    """The whole A-ASSOCIATE-RQ PDU, still unread in the socket; None when it is not one we take."""
+    sock.settimeout(REQUEST_WAIT)
+    try:
+        head = sock.recv(6, socket.MSG_PEEK | socket.MSG_WAITALL)
+        if len(head) < 6:
+            return None
+        kind, length = pdu.header(head)
+        if kind != pdu.A_ASSOCIATE_RQ or length > LARGEST_REQUEST:
+            return None
+        data = sock.recv(6 + length, socket.MSG_PEEK | socket.MSG_WAITALL)
+    except OSError:  # timeout or reset: pynetdicom reports it as it always has
+        return None
+    return data if len(data) == 6 + length else None
+
+
+@dataclass(frozen=True)
+class Accepted:
+    abstract_syntax: str
+    transfer_syntax: str
+
+
+class StorageAssociation:
+    """One accepted association that stores and echoes; run() serves it to the end."""
+
+    def __init__(self, receiver: Receiver, sock: socket.socket, address: tuple, request: A_ASSOCIATE,
+                 request_length: int, results: list, roles: list):
+        self.receiver = receiver
+        self.sock = sock
+        self.peer = f"{address[0]}:{address[1]}"
+        self.request = request
+        self.calling_ae = str(request.calling_ae_title).strip()
+        self.called_ae = str(request.called_ae_title).strip()
+        self._request_length = request_length
+        self._results = results
+        self._contexts = {cx.context_id: Accepted(str(cx.abstract_syntax), str(cx.transfer_syntax[0]))
+                          for cx in results if cx.result == 0x00}
+        self._roles = roles
+        self._peer_max_pdu = request.maximum_length_received or 0
+        self._send_lock = threading.Lock()
+        self._command = bytearray()
+        self._pending: tuple[commands.Command, int, Spool | None] | None = None
+        self._record = None
+
+    # -- life ------------------------------------------------------------------------------
+    def run(self) -> None:
+        settings = self.receiver.settings
+        self.sock.recv(self._request_length, socket.MSG_WAITALL)  # the peeked A-ASSOCIATE-RQ
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.settimeout(NETWORK_TIMEOUT)
+        self._record = self.receiver.fast_opened(self)
+        if self._record is None:  # over the configured maximum of associations
+            self._send(pdu.reject(2, 3, 2))  # transient, presentation layer, local limit exceeded
+            return
+        how = "aborted"
+        try:
+            self._send(self._accept_pdu(settings.ae_title, settings.max_pdu))
+            how = self._serve(SocketReader(self.sock), settings.pdu_limit)
+        except PeerClosed:
+            pass
+        except ProtocolError as exc:
+            self.receiver.emit(ReceiverProblem(f"{self.calling_ae} from {self.peer} broke the DICOM protocol: "
+                                               f"{exc}; the association was aborted"))
+            self._send(pdu.abort(pdu.SERVICE_PROVIDER, pdu.INVALID_PARAMETER_VALUE))
+        except TimeoutError:
+            self.receiver.emit(ReceiverProblem(f"{self.calling_ae} from {self.peer} sent nothing for "
+                                               f"{NETWORK_TIMEOUT:.0f} s; the association was aborted"))
+            self._send(pdu.abort())
+        except OSError:
+            pass  # a reset, or abort() from another thread: the closing event says enough
+        finally:
+            self.receiver.fast_closed(self, how)
+
+    def abort(self) -> None:
+        """From another thread (the receiver stopping): A-ABORT, and the serving thread wakes up."""
+        self._send(pdu.abort())
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _send(self, data: bytes) -> None:
+        with self._send_lock:
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                pass
+
+    def _accept_pdu(self, ae_title: str, max_pdu: int) -> bytes:
+        primitive = A_ASSOCIATE()
+        primitive.application_context_name = APPLICATION_CONTEXT_NAME
+        primitive.calling_ae_title = self.request.calling_ae_title
+        primitive.called_ae_title = self.request.called_ae_title
+        primitive.result = 0x00
+        primitive.result_source = 0x01
+        primitive.presentation_context_definition_results_list = self._results
+        maximum = MaximumLengthNotification()
+        maximum.maximum_length_received = max_pdu
+        implementation = ImplementationClassUIDNotification()
+        implementation.implementation_class_uid = PYNETDICOM_IMPLEMENTATION_UID
+        version = ImplementationVersionNameNotification()
+        version.implementation_version_name = IMPLEMENTATION_VERSION
+        primitive.user_information = [maximum, implementation, version, *self._roles]
+        encoded = A_ASSOCIATE_AC()
+        encoded.from_primitive(primitive)
+        return encoded.encode()
+
+    # -- PDUs --------------------------------------------------------------------------------
+    def _serve(self, reader: SocketReader, limit: int) -> str:
+        while True:
+            kind, length = pdu.header(reader.read(6))
+            if kind == pdu.P_DATA_TF:
+                if length > limit:
+                    self.receiver.emit(ReceiverProblem(
+                        f"{self.peer} announced a PDU of {length} bytes, over our limit of {limit}; "
+                        "the connection was closed"))
+                    raise ProtocolError(f"a PDU of {length} bytes")
+                self._p_data(reader, length)
+            elif kind == pdu.A_RELEASE_RQ:
+                reader.read(min(length, 4))
+                self._discard_pending()
+                self._send(pdu.release_rp())
+                self._wait_for_close(reader)
+                return "released"
+            elif kind == pdu.A_ABORT:
+                return "aborted"
+            else:
+                raise ProtocolError(f"an unexpected PDU of type 0x{kind:02X}")
+
+    def _wait_for_close(self, reader: SocketReader) -> None:
+        # The requestor closes the connection after our A-RELEASE-RP (PS3.8 7.2).
+        self.sock.settimeout(2.0)
+        try:
+            while True:
+                reader.read(1)
+        except (PeerClosed, OSError):
+            pass
+
+    def _p_data(self, reader: SocketReader, length: int) -> None:
+        while length > 0:
+            if length < 6:
+                raise ProtocolError("a P-DATA-TF PDU ends inside a fragment header")
+            size, context_id, control = pdu.pdv_header(reader.read(6))
+            length -= 6 + size
+            if size < 0 or length < 0:
+                raise ProtocolError("a fragment runs past the end of its PDU")
+            if context_id not in self._contexts:
+                raise ProtocolError(f"a fragment on presentation context {context_id}, which was not accepted")
+            if control & 0x01:
+                self._command += reader.read(size)
+                if control & 0x02:
+                    self._on_command(context_id)
+                continue
+            if self._pending is None:
+                raise ProtocolError("data set bytes without a C-STORE request before them")
+            spool = self._pending[2]
+            reader.pass_through(size, spool.write if spool is not None else _ignore)
+            if control & 0x02:
+                self._finish_store()
+
+    # -- DIMSE ---------------------------------------------------------------------------------
+    def _on_command(self, context_id: int) -> None:
+        try:
+            command = commands.parse(bytes(self._command))
+        except commands.CommandError as exc:
+            raise ProtocolError(str(exc)) from None
+        finally:
+            self._command.clear()
+        if command.field == commands.C_ECHO_RQ:
+            self._respond(context_id, commands.echo_response(command.message_id, command.sop_class_uid))
+        elif command.field == commands.C_STORE_RQ:
+            if not command.has_data_set:
+                self._respond(context_id, commands.store_response(
+                    command.message_id, command.sop_class_uid, command.sop_instance_uid, CANNOT_UNDERSTAND,
+                    "C-STORE request without a data set"))
+                return
+            self._pending = (command, context_id, self._open_spool(command, context_id))
+        elif command.field == commands.C_CANCEL_RQ:
+            pass  # nothing of ours to cancel on a storage association
+        else:
+            raise ProtocolError(f"a DIMSE command 0x{command.field:04X} on a storage association")
+
+    def _open_spool(self, command: commands.Command, context_id: int) -> Spool | None:
+        if not (_lenient_uid(command.sop_instance_uid)[0] and _lenient_uid(command.sop_class_uid)[0]):
+            return None  # answered with a failure once its data set has been read past
+        spool = Spool(self.receiver.incoming, self.receiver.settings.min_free_bytes)
+        spool.write(file_header(command.sop_class_uid, command.sop_instance_uid,
+                                self._contexts[context_id].transfer_syntax, self.calling_ae))
+        self.receiver.spool_started(self, spool)
+        return spool
+
+    def _finish_store(self) -> None:
+        command, context_id, spool = self._pending
+        self._pending = None
+        accepted = self._contexts[context_id]
+        if spool is None:
+            status, reason = CANNOT_UNDERSTAND, "the request's SOP Class or Instance UID is not a valid UID"
+        elif command.sop_class_uid != accepted.abstract_syntax:
+            spool.discard()
+            status, reason = SOP_CLASS_NOT_SUPPORTED, "the SOP Class differs from the presentation context's"
+        else:
+            status, reason = self.receiver.store(self._record, self.calling_ae, self.peer, command.sop_class_uid,
+                                                 command.sop_instance_uid, spool, accepted.transfer_syntax)
+        self._respond(context_id, commands.store_response(command.message_id, command.sop_class_uid,
+                                                          command.sop_instance_uid, status, reason))
+
+    def _discard_pending(self) -> None:
+        if self._pending is not None and self._pending[2] is not None:
+            self._pending[2].discard()
+        self._pending = None
+
+    def _respond(self, context_id: int, command_set: bytes) -> None:
+        self._send(pdu.p_data(context_id, command_set, command=True))
+
+    @property
+    def busy(self) -> bool:
+        return self._pending is not None
+
+
+def _ignore(_data: memoryview) -> None:
+    pass
+
+
+def claim(receiver: Receiver, sock: socket.socket, address: tuple, supported: list,
+          other_services: frozenset[str]) -> StorageAssociation | None:
+    """A StorageAssociation for this connection, or None to leave it to pynetdicom.
+
+    We take only what pynetdicom would accept and that needs nothing but C-STORE and C-ECHO:
+    a request for any other service we offer, or one that the AE title policy rejects, goes
+    to pynetdicom, which answers and logs it as before.
+    """
+    data = peek_request(sock)
+    if data is None:
+        return None
+    try:
+        decoded = A_ASSOCIATE_RQ()
+        decoded.decode(data)
+        request = decoded.to_primitive()
+    except Exception:  # noqa: BLE001 - whatever pynetdicom cannot parse, it reports itself
+        return None
+    proposed = request.presentation_context_definition_list
+    if not proposed or any(str(cx.abstract_syntax) in other_services for cx in proposed):
+        return None
+    settings = receiver.settings
+    allowed = [ae.strip() for ae in settings.allowed_calling_aes()]
+    if allowed and str(request.calling_ae_title).strip() not in allowed:
+        return None
+    if str(request.called_ae_title).strip() != settings.ae_title.strip():
+        return None
+    requested_roles = {
+        item.sop_class_uid: (item.scu_role, item.scp_role)
+        for item in request.user_information if isinstance(item, SCP_SCU_RoleSelectionNegotiation)
+    }
+    results, roles = negotiate_as_acceptor(proposed, supported, requested_roles or None)
+    return StorageAssociation(receiver, sock, address, request, len(data), results, roles)

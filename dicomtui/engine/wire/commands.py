@@ -1,0 +1,101 @@
+"""DIMSE command sets (PS3.7 section 9 and annex E): always Implicit VR Little Endian, group 0000."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+C_STORE_RQ = 0x0001
+C_STORE_RSP = 0x8001
+C_ECHO_RQ = 0x0030
+C_ECHO_RSP = 0x8030
+C_CANCEL_RQ = 0x0FFF
+NO_DATA_SET = 0x0101
+
+_ELEMENT = struct.Struct("<HHI")
+_US = struct.Struct("<H")
+
+
+class CommandError(Exception):
+    """A command set we cannot take apart."""
+
+
+@dataclass(frozen=True)
+class Command:
+    field: int
+    message_id: int
+    sop_class_uid: str
+    sop_instance_uid: str
+    has_data_set: bool
+    move_originator_ae: str = ""
+
+
+def parse(data: bytes) -> Command:
+    elements: dict[int, bytes] = {}
+    position = 0
+    while position < len(data):
+        if position + 8 > len(data):
+            raise CommandError("the command set ends inside an element header")
+        group, element, length = _ELEMENT.unpack_from(data, position)
+        position += 8
+        if length == 0xFFFFFFFF or position + length > len(data):
+            raise CommandError(f"element (0000,{element:04X}) runs past the end of the command set")
+        if group == 0:
+            elements[element] = data[position:position + length]
+        position += length
+    try:
+        field = _US.unpack(elements[0x0100])[0]
+    except (KeyError, struct.error):
+        raise CommandError("the command set has no valid Command Field") from None
+    message_id = _US.unpack(elements[0x0110])[0] if len(elements.get(0x0110, b"")) == 2 else 0
+    data_set_type = _US.unpack(elements[0x0800])[0] if len(elements.get(0x0800, b"")) == 2 else NO_DATA_SET
+    return Command(
+        field=field,
+        message_id=message_id,
+        sop_class_uid=_text(elements.get(0x0002, b"")),
+        sop_instance_uid=_text(elements.get(0x1000, b"")),
+        has_data_set=data_set_type != NO_DATA_SET,
+        move_originator_ae=_text(elements.get(0x1030, b"")),
+    )
+
+
+def _text(raw: bytes) -> str:
+    return raw.rstrip(b"\x00 ").decode("ascii", "replace")
+
+
+def _uid(element: int, value: str) -> bytes:
+    raw = value.encode("ascii", "replace")
+    if len(raw) % 2:
+        raw += b"\x00"
+    return _ELEMENT.pack(0, element, len(raw)) + raw
+
+
+def _us(element: int, value: int) -> bytes:
+    return _ELEMENT.pack(0, element, 2) + _US.pack(value)
+
+
+def _lo(element: int, value: str) -> bytes:
+    raw = value.encode("ascii", "replace")[:64].replace(b"\\", b"/")
+    if len(raw) % 2:
+        raw += b" "
+    return _ELEMENT.pack(0, element, len(raw)) + raw
+
+
+def _with_group_length(body: bytes) -> bytes:
+    return _ELEMENT.pack(0, 0x0000, 4) + struct.pack("<I", len(body)) + body
+
+
+def store_response(message_id: int, sop_class_uid: str, sop_instance_uid: str, status: int,
+                   comment: str = "") -> bytes:
+    """C-STORE-RSP; a failure carries its reason as Error Comment (0000,0902), which dcmtk shows."""
+    body = (_uid(0x0002, sop_class_uid) + _us(0x0100, C_STORE_RSP) + _us(0x0120, message_id)
+            + _us(0x0800, NO_DATA_SET) + _us(0x0900, status))
+    if comment and status & 0xF000 in (0xA000, 0xC000):
+        body += _lo(0x0902, comment)
+    body += _uid(0x1000, sop_instance_uid)
+    return _with_group_length(body)
+
+
+def echo_response(message_id: int, sop_class_uid: str) -> bytes:
+    return _with_group_length(_uid(0x0002, sop_class_uid) + _us(0x0100, C_ECHO_RSP) + _us(0x0120, message_id)
+                              + _us(0x0800, NO_DATA_SET) + _us(0x0900, 0x0000))

@@ -1,0 +1,102 @@
+"""The fast path's own encoders and decoders, checked against pydicom's reading of the same bytes."""
+
+from __future__ import annotations
+
+import socket
+from io import BytesIO
+
+import pytest
+from pydicom import dcmread
+from pydicom.uid import CTImageStorage, JPEG2000Lossless
+from pynetdicom.dimse_messages import C_STORE_RQ
+from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.dsutils import decode, encode
+
+from dicomtui.engine.wire import commands, pdu
+from dicomtui.engine.wire.part10 import file_header
+from dicomtui.engine.wire.reader import PeerClosed, SocketReader
+
+
+def test_store_response_reads_back_with_pydicom():
+    raw = commands.store_response(7, CTImageStorage, "1.2.3.4.5", 0xA700, "only 3 MB free\\ in the folder")
+    ds = decode(BytesIO(raw), True, True)
+    assert (ds.CommandField, ds.MessageIDBeingRespondedTo, ds.Status) == (0x8001, 7, 0xA700)
+    assert (ds.AffectedSOPClassUID, ds.AffectedSOPInstanceUID) == (CTImageStorage, "1.2.3.4.5")
+    assert ds.ErrorComment == "only 3 MB free/ in the folder"  # no backslash: it would split the value
+    assert ds.CommandGroupLength == len(raw) - 12
+
+
+def test_success_has_no_error_comment():
+    ds = decode(BytesIO(commands.store_response(1, CTImageStorage, "1.2", 0x0000, "ignored")), True, True)
+    assert "ErrorComment" not in ds
+
+
+def test_echo_response_reads_back_with_pydicom():
+    ds = decode(BytesIO(commands.echo_response(3, "1.2.840.10008.1.1")), True, True)
+    assert (ds.CommandField, ds.MessageIDBeingRespondedTo, ds.Status, ds.CommandDataSetType) == (0x8030, 3, 0, 0x0101)
+
+
+def test_parse_reads_what_pynetdicom_encodes():
+    request = C_STORE()
+    request.MessageID = 12
+    request.AffectedSOPClassUID = CTImageStorage
+    request.AffectedSOPInstanceUID = "1.2.3.4.5.6"
+    request.Priority = 2
+    request.MoveOriginatorApplicationEntityTitle = "ORTHANC"
+    request.MoveOriginatorMessageID = 4
+    request.DataSet = BytesIO(b"\x08\x00\x60\x00\x02\x00\x00\x00CT")
+    message = C_STORE_RQ()
+    message.primitive_to_message(request)
+    command = commands.parse(encode(message.command_set, True, True))
+    assert command == commands.Command(commands.C_STORE_RQ, 12, CTImageStorage, "1.2.3.4.5.6", True, "ORTHANC")
+
+
+@pytest.mark.parametrize("raw", [b"\x00\x00", b"\x00\x00\x00\x01\xff\x00\x00\x00", b""])
+def test_broken_command_sets_are_errors(raw):
+    with pytest.raises(commands.CommandError):
+        commands.parse(raw)
+
+
+def test_file_header_reads_back_with_pydicom(tmp_path):
+    path = tmp_path / "x.dcm"
+    # An odd-length UID and AE title: both padded as PS3.5 wants.
+    path.write_bytes(file_header(CTImageStorage, "1.2.345", JPEG2000Lossless, "CT01") + b"\x08\x00\x60\x00CT")
+    ds = dcmread(path, force=False)
+    meta = ds.file_meta
+    assert (meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID) == (CTImageStorage, "1.2.345")
+    assert meta.TransferSyntaxUID == JPEG2000Lossless
+    assert meta.SourceApplicationEntityTitle == "CT01"
+    assert meta.FileMetaInformationVersion == b"\x00\x01"
+    group = len(file_header(CTImageStorage, "1.2.345", JPEG2000Lossless, "CT01")) - 128 - 4 - 12
+    assert meta.FileMetaInformationGroupLength == group
+
+
+def test_pdu_framing():
+    data = pdu.p_data(5, b"abcd", command=True)
+    assert pdu.header(data) == (pdu.P_DATA_TF, 10)
+    assert pdu.pdv_header(data[6:]) == (4, 5, 0x03)
+    assert pdu.header(pdu.release_rp()) == (pdu.A_RELEASE_RP, 4)
+    assert pdu.abort(pdu.SERVICE_PROVIDER, 6)[-2:] == b"\x02\x06"
+
+
+def test_reader_hands_out_exact_pieces_across_receives():
+    left, right = socket.socketpair()
+    with left, right:
+        payload = bytes(range(256)) * 40  # 10 KB, read through a 1 KB buffer
+        right.sendall(b"HEAD" + payload + b"TAIL")
+        right.shutdown(socket.SHUT_WR)
+        reader = SocketReader(left, size=1024)
+        assert reader.read(4) == b"HEAD"
+        collected = bytearray()
+        reader.pass_through(len(payload), collected.extend)
+        assert bytes(collected) == payload
+        assert reader.read(4) == b"TAIL"
+        with pytest.raises(PeerClosed):
+            reader.read(1)
+
+
+def test_reader_reads_more_than_its_buffer():
+    left, right = socket.socketpair()
+    with left, right:
+        right.sendall(b"x" * 5000)
+        assert SocketReader(left, size=1024).read(5000) == b"x" * 5000
