@@ -19,6 +19,7 @@ from pathlib import Path
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
 
+from ...dicom.quick_header import Header, scan
 from ...store.archive_index import ArchiveIndex, Received
 from .. import pynetdicom_setup  # noqa: F401 - settings on import
 from ..association import tune_socket
@@ -36,7 +37,7 @@ from .index_writer import IndexWriter
 from .server import start as start_server
 from .settings import ReceiverSettings
 from .spool import INCOMING, Spool, install, sweep
-from .storing import place, read_header, relative_path
+from .storing import path_for, place, read_header
 from .tls import DeferredHandshake, handshake, server_context
 
 OUT_OF_RESOURCES = 0xA700
@@ -295,13 +296,18 @@ class Receiver:
             if spool.error:
                 return self._refuse(record, calling, sop_instance, OUT_OF_RESOURCES, spool.error)
             temp = Path(spool.name)
+            ds = None  # pydicom's reading, when the quick scan cannot tell
             try:
                 spool.flush()
-                ds = read_header(temp)
+                header = scan(spool.head, transfer_syntax)
+                if header is None or not (header.study_uid and header.series_uid):
+                    ds = read_header(temp)
+                    header = Header.from_dataset(ds)
             except Exception as exc:  # a data set pydicom cannot parse: refuse it, keep running
                 return self._refuse(record, calling, sop_instance, CANNOT_UNDERSTAND,
                                     f"the data set could not be read: {exc}")
-            missing = [k for k in ("StudyInstanceUID", "SeriesInstanceUID") if not str(ds.get(k, "")).strip()]
+            missing = [k for k, v in (("StudyInstanceUID", header.study_uid), ("SeriesInstanceUID", header.series_uid))
+                       if not v]
             if missing:
                 # Nothing could find it again: no C-FIND, C-MOVE or reindex places it. Say so to the sender.
                 return self._refuse(record, calling, sop_instance, DATA_SET_DOES_NOT_MATCH,
@@ -309,14 +315,15 @@ class Receiver:
             try:
                 if self.settings.fsync:
                     spool.sync()
-                placed = place(temp, self.storage, relative_path(ds, sop_instance), self.settings.duplicates,
-                               self.settings.fsync, existing=self._stored_path(sop_instance))
+                placed = place(temp, self.storage, path_for(header.study_uid, header.series_uid, sop_instance),
+                               self.settings.duplicates, self.settings.fsync, existing=self._stored_path(sop_instance))
                 size = (self.storage / placed.path).stat().st_size
             except OSError as exc:
                 return self._refuse(record, calling, sop_instance, OUT_OF_RESOURCES,
                                     f"cannot write to the storage folder: {exc.strerror or exc}")
             self._remember(sop_instance, placed.path)
             if placed.duplicate != "kept-first":  # the kept file is indexed already, with its own header
+                # The writer reads the header from the placed file itself when we have not: off this thread.
                 self._writer.put(ds, Received(path=placed.path, size=size, transfer_syntax=transfer_syntax,
                                               calling_ae=calling, peer=peer, received_at=time.time()))
             if record is not None:
@@ -326,8 +333,8 @@ class Receiver:
             self.counters.bytes += size
             self._emit(InstanceStored(
                 record.id if record else 0, calling, sop_class, sop_instance,
-                str(placed.path), size, str(ds.get("PatientName", "")), str(ds.get("StudyDescription", "")),
-                str(ds.get("Modality", "")), placed.duplicate,
+                str(placed.path), size, header.patient, header.study_description, header.modality,
+                placed.duplicate,
             ))
             return 0x0000, ""
         finally:

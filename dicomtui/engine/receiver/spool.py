@@ -18,6 +18,8 @@ from typing import Any
 
 from pynetdicom import dimse_messages
 
+from ...dicom.quick_header import HEAD_BYTES
+
 INCOMING = ".incoming"
 _system_factory = dimse_messages.NamedTemporaryFile
 
@@ -26,6 +28,7 @@ class Spool:
     def __init__(self, incoming: Path, min_free_bytes: int):
         self.file = self  # pynetdicom calls .file.flush() after each fragment
         self.error: str | None = None
+        self.head = bytearray()  # the file's first bytes, for quick_header.scan
         self._handle = None
         # Raising here would make pynetdicom abort the association without a word to the sender;
         # a Spool that cannot write answers 0xA700 with the reason instead.
@@ -43,6 +46,8 @@ class Spool:
                           f"floor of {min_free_bytes // 2**20} MB")
 
     def write(self, data: Any) -> int:
+        if len(self.head) < HEAD_BYTES:
+            self.head += data[:HEAD_BYTES - len(self.head)]
         if self.error is None:
             try:
                 self._handle.write(data)

@@ -25,9 +25,11 @@ def safe_component(value: object) -> str:
 
 
 def relative_path(ds: Dataset, sop_instance_uid: str) -> Path:
-    return Path(safe_component(ds.get("StudyInstanceUID")),
-                safe_component(ds.get("SeriesInstanceUID")),
-                safe_component(sop_instance_uid) + ".dcm")
+    return path_for(ds.get("StudyInstanceUID"), ds.get("SeriesInstanceUID"), sop_instance_uid)
+
+
+def path_for(study_uid: object, series_uid: object, sop_instance_uid: str) -> Path:
+    return Path(safe_component(study_uid), safe_component(series_uid), safe_component(sop_instance_uid) + ".dcm")
 
 
 @dataclass(frozen=True)
