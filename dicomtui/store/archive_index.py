@@ -154,7 +154,9 @@ class ArchiveIndex:
         self.storage = Path(storage)
         self.db_path = self.storage / INDEX_NAME
         self._keeper: sqlite3.Connection | None = None
+        self._lookup: sqlite3.Connection | None = None  # path_of's, opened on first use
         self._lock = threading.Lock()
+        self._lookup_lock = threading.Lock()
 
     @contextmanager
     def connection(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
@@ -180,6 +182,10 @@ class ArchiveIndex:
             if self._keeper is not None:
                 self._keeper.close()
                 self._keeper = None
+        with self._lookup_lock:
+            if self._lookup is not None:
+                self._lookup.close()
+                self._lookup = None
 
     def add(self, ds: Dataset, received: Received) -> None:
         """Index ``ds`` (a header is enough); a SOP Instance UID already indexed is replaced, and may move to
@@ -205,8 +211,15 @@ class ArchiveIndex:
             _prune(conn, [chain] if chain else [])
 
     def path_of(self, sop_instance_uid: str) -> Path | None:
-        with self.connection() as conn:
-            row = conn.execute("SELECT path FROM instance WHERE sop_uid = ?", (sop_instance_uid,)).fetchone()
+        # The receiver asks this for every instance it stores (is it here already?): one connection kept
+        # for it, instead of opening one per call, which cost 0.5 ms of every instance.
+        if self._lookup is None:
+            with self.connection():  # creates and migrates the database if needed
+                pass
+        with self._lookup_lock:
+            if self._lookup is None:
+                self._lookup = sqlite3.connect(self.db_path, timeout=10, check_same_thread=False)
+            row = self._lookup.execute("SELECT path FROM instance WHERE sop_uid = ?", (sop_instance_uid,)).fetchone()
         return self.storage / row[0] if row else None
 
     def counts(self) -> Counts:

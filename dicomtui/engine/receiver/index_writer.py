@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pydicom.dataset import Dataset
 
 from ...store.archive_index import ArchiveIndex, Received
-from .storing import read_header
 
 BATCH = 200
 
@@ -28,8 +27,7 @@ class IndexWriter:
         self._thread = threading.Thread(target=self._run, name="archive-index-writer", daemon=True)
         self._thread.start()
 
-    def put(self, ds: Dataset | None, received: Received) -> None:
-        """Index `received`; with no `ds`, its header is read from the stored file here."""
+    def put(self, ds: Dataset, received: Received) -> None:
         self._queue.put((ds, received))
 
     def flush(self) -> None:
@@ -59,20 +57,7 @@ class IndexWriter:
             if None in batch:
                 return
 
-    def _write(self, queued: list[tuple[Dataset | None, Received]]) -> None:
-        items = []
-        for ds, received in queued:
-            if ds is None:
-                try:
-                    ds = read_header(self._index.storage / received.path)
-                except FileNotFoundError:
-                    continue  # replaced since by a newer copy elsewhere, which has its own entry
-                except Exception as exc:
-                    self._on_error(f"stored {received.path} but could not read it back to index it ({exc})")
-                    continue
-            items.append((ds, received))
-        if not items:
-            return
+    def _write(self, items: list[tuple[Dataset, Received]]) -> None:
         try:
             self._index.add_many(items)
         except Exception:

@@ -19,7 +19,8 @@ from pathlib import Path
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
 
-from ...dicom.quick_header import Header, scan
+from ...dicom.quick_header import Header
+from ...dicom.quick_header import read as quick_read
 from ...store.archive_index import ArchiveIndex, Received
 from .. import pynetdicom_setup  # noqa: F401 - settings on import
 from ..association import tune_socket
@@ -296,13 +297,10 @@ class Receiver:
             if spool.error:
                 return self._refuse(record, calling, sop_instance, OUT_OF_RESOURCES, spool.error)
             temp = Path(spool.name)
-            ds = None  # pydicom's reading, when the quick scan cannot tell
             try:
                 spool.flush()
-                header = scan(spool.head, transfer_syntax)
-                if header is None or not (header.study_uid and header.series_uid):
-                    ds = read_header(temp)
-                    header = Header.from_dataset(ds)
+                ds = quick_read(spool.head, transfer_syntax) or read_header(temp)
+                header = Header.from_dataset(ds)
             except Exception as exc:  # a data set pydicom cannot parse: refuse it, keep running
                 return self._refuse(record, calling, sop_instance, CANNOT_UNDERSTAND,
                                     f"the data set could not be read: {exc}")
@@ -323,7 +321,6 @@ class Receiver:
                                     f"cannot write to the storage folder: {exc.strerror or exc}")
             self._remember(sop_instance, placed.path)
             if placed.duplicate != "kept-first":  # the kept file is indexed already, with its own header
-                # The writer reads the header from the placed file itself when we have not: off this thread.
                 self._writer.put(ds, Received(path=placed.path, size=size, transfer_syntax=transfer_syntax,
                                               calling_ae=calling, peer=peer, received_at=time.time()))
             if record is not None:

@@ -10,6 +10,7 @@ can answer 0xA700 "Out of resources" instead of pynetdicom aborting the associat
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -115,13 +116,16 @@ def install() -> None:
     _config.VALIDATORS["UI"] = _lenient_uid
 
 
+_CONTROL_OR_BACKSLASH = re.compile(r"[\x00-\x1f\\]")
+
+
 def _lenient_uid(value: str) -> tuple[bool, str]:
     """pynetdicom aborts the association on a UID over 64 characters in a request, and the
     sender never learns why. Such instances exist in the wild; we store them under a hashed
     name (storing.safe_component) instead of losing them. Text must still be plain ASCII."""
     if not isinstance(value, str) or not value:
         return False, "must be a non-empty str"
-    if not value.isascii() or "\\" in value or any(ord(c) < 32 for c in value):
+    if not value.isascii() or _CONTROL_OR_BACKSLASH.search(value):
         return False, "must be ASCII without control characters or backslashes"
     if len(value) > 256:
         return False, "must not exceed 256 characters"
