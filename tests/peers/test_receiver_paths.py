@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import socket
 import time
+from io import BytesIO
 
 import pytest
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian
 from pynetdicom import AE
-from pynetdicom.pdu import A_ASSOCIATE_RQ
+from pynetdicom.dimse_messages import C_STORE_RQ
+from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.dsutils import decode, encode
+from pynetdicom.pdu import A_ASSOCIATE_RQ, P_DATA_TF
 from pynetdicom.pdu_primitives import A_ASSOCIATE, ImplementationClassUIDNotification, MaximumLengthNotification
 from pynetdicom.presentation import build_context
-from pynetdicom.sop_class import CTImageStorage, StudyRootQueryRetrieveInformationModelFind, Verification
+from pynetdicom.sop_class import (
+    CTImageStorage,
+    MRImageStorage,
+    StudyRootQueryRetrieveInformationModelFind,
+    Verification,
+)
 
 from dicomtui.dicom.synthetic import make_instance_of_size
 from dicomtui.engine.receiver import AssociationClosed, InstanceRefused, InstanceStored, ReceiverProblem, fast_store
@@ -189,3 +198,32 @@ def test_data_without_a_command_aborts_that_association_only(receiver_factory):
     assert "BROKEN" in problems[0] and "without a C-STORE request" in problems[0]
     assert rx.events.wait_for_kind(AssociationClosed)[0].how == "aborted"
     assert echo(HOST, rx.port, RECEIVER_AE).ok
+
+
+def test_an_instance_on_the_wrong_context_is_refused_and_reported(receiver_factory):
+    """A C-STORE whose SOP Class is not the one its presentation context was accepted for."""
+    rx = receiver_factory()
+    ds = make_instance_of_size(10_000, seed=9605)
+    request = C_STORE()
+    request.MessageID = 5
+    request.AffectedSOPClassUID = MRImageStorage  # context 1 was accepted for CT Image Storage
+    request.AffectedSOPInstanceUID = ds.SOPInstanceUID
+    request.Priority = 2
+    request.DataSet = BytesIO(encode(ds, False, True))
+    message = C_STORE_RQ()
+    message.primitive_to_message(request)
+    with socket.create_connection((HOST, rx.port), timeout=10) as sock:
+        sock.sendall(_request_bytes("WRONGCX"))
+        assert _read_pdu(sock)[0] == pdu.A_ASSOCIATE_AC
+        for primitive in message.encode_msg(1, 16384):
+            encoded = P_DATA_TF()
+            encoded.from_primitive(primitive)
+            sock.sendall(encoded.encode())
+        kind, body = _read_pdu(sock)
+        assert kind == pdu.P_DATA_TF
+        response = decode(BytesIO(body[6:]), True, True)
+        assert (response.Status, response.MessageIDBeingRespondedTo) == (0x0122, 5)
+        assert "presentation context" in response.ErrorComment
+    refused = rx.events.wait_for_kind(InstanceRefused)[0]
+    assert (refused.status, refused.calling_ae) == (0x0122, "WRONGCX")
+    assert rx.stored_files() == [] and rx.incoming_files() == []

@@ -86,7 +86,6 @@ class StorageAssociation:
         self._contexts = {cx.context_id: Accepted(str(cx.abstract_syntax), str(cx.transfer_syntax[0]))
                           for cx in results if cx.result == 0x00}
         self._roles = roles
-        self._peer_max_pdu = request.maximum_length_received or 0
         self._send_lock = threading.Lock()
         self._command = bytearray()
         self._pending: tuple[commands.Command, int, Spool | None] | None = None
@@ -244,10 +243,14 @@ class StorageAssociation:
         self._pending = None
         accepted = self._contexts[context_id]
         if spool is None:
-            status, reason = CANNOT_UNDERSTAND, "the request's SOP Class or Instance UID is not a valid UID"
+            status, reason = self.receiver.refuse(self._record, self.calling_ae, command.sop_instance_uid,
+                                                  CANNOT_UNDERSTAND, "the request's SOP Class or Instance UID "
+                                                  "is not a valid UID")
         elif command.sop_class_uid != accepted.abstract_syntax:
-            spool.discard()
-            status, reason = SOP_CLASS_NOT_SUPPORTED, "the SOP Class differs from the presentation context's"
+            status, reason = self.receiver.refuse(self._record, self.calling_ae, command.sop_instance_uid,
+                                                  SOP_CLASS_NOT_SUPPORTED,  # the sender sees 64 characters
+                                                  "SOP Class differs from its presentation context's",
+                                                  spool)
         else:
             status, reason = self.receiver.store(self._record, self.calling_ae, self.peer, command.sop_class_uid,
                                                  command.sop_instance_uid, spool, accepted.transfer_syntax)

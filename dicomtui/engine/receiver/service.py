@@ -284,7 +284,7 @@ class Receiver:
         calling = record.calling_ae if record else event.assoc.requestor.ae_title
         spool = getattr(request, "_dataset_file", None)  # pynetdicom keeps our Spool here
         if not isinstance(spool, Spool):
-            return self._refuse(record, calling, str(request.AffectedSOPInstanceUID), OUT_OF_RESOURCES,
+            return self.refuse(record, calling, str(request.AffectedSOPInstanceUID), OUT_OF_RESOURCES,
                                 "the receiver's spool was not used (another receiver in this process?)")[0]
         return self.store(record, calling, f"{event.assoc.requestor.address}:{event.assoc.requestor.port}",
                           str(request.AffectedSOPClassUID), str(request.AffectedSOPInstanceUID), spool,
@@ -295,20 +295,20 @@ class Receiver:
         """Put one received data set (complete in `spool`) into the archive: (status, reason)."""
         try:
             if spool.error:
-                return self._refuse(record, calling, sop_instance, OUT_OF_RESOURCES, spool.error)
+                return self.refuse(record, calling, sop_instance, OUT_OF_RESOURCES, spool.error)
             temp = Path(spool.name)
             try:
                 spool.flush()
                 ds = quick_read(spool.head, transfer_syntax) or read_header(temp)
                 header = Header.from_dataset(ds)
             except Exception as exc:  # a data set pydicom cannot parse: refuse it, keep running
-                return self._refuse(record, calling, sop_instance, CANNOT_UNDERSTAND,
+                return self.refuse(record, calling, sop_instance, CANNOT_UNDERSTAND,
                                     f"the data set could not be read: {exc}")
             missing = [k for k, v in (("StudyInstanceUID", header.study_uid), ("SeriesInstanceUID", header.series_uid))
                        if not v]
             if missing:
                 # Nothing could find it again: no C-FIND, C-MOVE or reindex places it. Say so to the sender.
-                return self._refuse(record, calling, sop_instance, DATA_SET_DOES_NOT_MATCH,
+                return self.refuse(record, calling, sop_instance, DATA_SET_DOES_NOT_MATCH,
                                     f"the data set has no {' and no '.join(missing)}, so it cannot be archived")
             try:
                 if self.settings.fsync:
@@ -317,7 +317,7 @@ class Receiver:
                                self.settings.duplicates, self.settings.fsync, existing=self._stored_path(sop_instance))
                 size = (self.storage / placed.path).stat().st_size
             except OSError as exc:
-                return self._refuse(record, calling, sop_instance, OUT_OF_RESOURCES,
+                return self.refuse(record, calling, sop_instance, OUT_OF_RESOURCES,
                                     f"cannot write to the storage folder: {exc.strerror or exc}")
             self._remember(sop_instance, placed.path)
             if placed.duplicate != "kept-first":  # the kept file is indexed already, with its own header
@@ -356,8 +356,13 @@ class Receiver:
             if len(self._placed) > 100_000:
                 self._placed.pop(next(iter(self._placed)))
 
-    def _refuse(self, record: _Association | None, calling: str, sop_instance: str, status: int,
-                reason: str) -> tuple[int, str]:
+    def refuse(self, record: _Association | None, calling: str, sop_instance: str, status: int, reason: str,
+               spool: Spool | None = None) -> tuple[int, str]:
+        """Count and report an instance we do not store; its spool, if any, goes."""
+        if spool is not None:
+            if record is not None:
+                record.spool = None
+            spool.discard()
         self.counters.refused += 1
         self._emit(InstanceRefused(record.id if record else 0, calling, sop_instance, status, reason))
         return status, reason

@@ -90,7 +90,7 @@ def store_response(message_id: int, sop_class_uid: str, sop_instance_uid: str, s
     """C-STORE-RSP; a failure carries its reason as Error Comment (0000,0902), which dcmtk shows."""
     body = (_uid(0x0002, sop_class_uid) + _us(0x0100, C_STORE_RSP) + _us(0x0120, message_id)
             + _us(0x0800, NO_DATA_SET) + _us(0x0900, status))
-    if comment and status & 0xF000 in (0xA000, 0xC000):
+    if comment and status != 0x0000:
         body += _lo(0x0902, comment)
     body += _uid(0x1000, sop_instance_uid)
     return _with_group_length(body)
