@@ -5,6 +5,8 @@
 200 instances of 512 KB, sent by dcmtk storescu with TCP_NODELAY=1, by one sender and by
 four at once; each receiver gets a fresh folder per run. Then the peak RSS of `dicomtui
 serve` while it receives one 1 GiB instance. Medians of wall time; needs dcmtk.
+Extra [receiver] settings for `dicomtui serve` come from the environment, for example
+BENCH_RECEIVER='fsync = false' to compare at storescp's durability.
 """
 
 from __future__ import annotations
