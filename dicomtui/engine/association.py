@@ -132,7 +132,7 @@ def _unread_rejection(assoc: Association) -> A_ASSOCIATE | None:
     return None
 
 
-def _services_refused(assoc: Association, calling_ae: str) -> AssociationError:
+def services_refused(assoc, calling_ae: str) -> AssociationError:
     refused = assoc.rejected_contexts
     names = ", ".join(sorted({UID(c.abstract_syntax).name for c in refused})) or "the services we asked for"
     if refused and all(c.result == 0x03 for c in refused):
@@ -142,7 +142,7 @@ def _services_refused(assoc: Association, calling_ae: str) -> AssociationError:
                             f"title {calling_ae}")
 
 
-def _resolve(host: str, port: int) -> str:
+def resolve(host: str, port: int) -> str:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -153,45 +153,44 @@ def _resolve(host: str, port: int) -> str:
     return str(infos[0][4][0])
 
 
-def _connection_failure(node: Node, messages: list[str], timeouts: Timeouts, elapsed: float) -> AssociationError:
+def failure(kind: str, node: Node, timeouts: Timeouts, detail: str = "") -> AssociationError:
+    """The AssociationError for one way of failing to reach `node`, in words (shared by every SCU path)."""
     where = f"{node.host} port {node.port}"
+    texts = {
+        "acse-timeout": ("timeout", f"no answer within {timeouts.acse:g} s: {where} accepted the connection but did "
+                         "not answer the association request (is a DICOM service listening on that port?)"),
+        "refused": ("refused", f"connection refused by {where}: nothing is listening on that port; check the port "
+                    "number and that the DICOM service is running"),
+        "timeout": ("timeout", f"no answer within {timeouts.connect:g} s from {where}: the host is down or a "
+                    "firewall drops the connection"),
+        "unreachable": ("unreachable", f"{where} is unreachable from this machine (no route to host)"),
+        "not-dicom": ("aborted", f"{where} answered with something that is not DICOM: another kind of service (a "
+                      "web server?) listens on that port; check the port number"),
+        "cannot-connect": ("unreachable", f"cannot connect to {where}: {detail}"),
+        # A closed connection and an A-ABORT look alike in pynetdicom's logs; the advice is the same.
+        "ended": ("aborted", f"{where} ended the association during negotiation without accepting or rejecting it "
+                  "(it closed the connection or sent A-ABORT); it may accept only known IP addresses or AE titles, "
+                  "or it is not a DICOM service"),
+    }
+    return AssociationError(*texts[kind])
+
+
+def _connection_failure(node: Node, messages: list[str], timeouts: Timeouts, elapsed: float) -> AssociationError:
     text = " ".join(messages)
     if "ACSE timeout" in text:
-        return AssociationError(
-            "timeout",
-            f"no answer within {timeouts.acse:g} s: {where} accepted the connection but did not answer the "
-            "association request (is a DICOM service listening on that port?)",
-        )
+        return failure("acse-timeout", node, timeouts)
     if "Connection refused" in text or "Errno 111" in text:
-        return AssociationError(
-            "refused",
-            f"connection refused by {where}: nothing is listening on that port; check the port number "
-            "and that the DICOM service is running",
-        )
+        return failure("refused", node, timeouts)
     if "timed out" in text or elapsed >= timeouts.connect * 0.95:
-        return AssociationError(
-            "timeout",
-            f"no answer within {timeouts.connect:g} s from {where}: the host is down or a firewall drops "
-            "the connection",
-        )
+        return failure("timeout", node, timeouts)
     if "unreachable" in text.lower() or "No route" in text:
-        return AssociationError("unreachable", f"{where} is unreachable from this machine (no route to host)")
+        return failure("unreachable", node, timeouts)
     if "Unknown PDU type" in text or "Invalid PDU" in text:
-        return AssociationError(
-            "aborted",
-            f"{where} answered with something that is not DICOM: another kind of service (a web "
-            "server?) listens on that port; check the port number",
-        )
+        return failure("not-dicom", node, timeouts)
     detail = next((m.split(": ", 1)[1] for m in messages if "TCP Initialisation Error" in m), "")
     if detail:
-        return AssociationError("unreachable", f"cannot connect to {where}: {detail}")
-    # A closed connection and an A-ABORT look alike in pynetdicom's logs; the advice is the same.
-    return AssociationError(
-        "aborted",
-        f"{where} ended the association during negotiation without accepting or rejecting it (it "
-        "closed the connection or sent A-ABORT); it may accept only known IP addresses or AE titles, "
-        "or it is not a DICOM service",
-    )
+        return failure("cannot-connect", node, timeouts, detail)
+    return failure("ended", node, timeouts)
 
 
 def open_association(
@@ -209,7 +208,7 @@ def open_association(
     The caller owns the association: use `association()` to be sure it is closed.
     """
     timeouts = Timeouts.for_node(node, timeout)
-    address = _resolve(node.host, node.port)
+    address = resolve(node.host, node.port)
     ae = AE(ae_title=calling_ae)
     ae.connection_timeout = timeouts.connect
     ae.acse_timeout = timeouts.acse
@@ -254,7 +253,7 @@ def open_association(
     messages = capture.messages(threads)
     if any("No accepted presentation contexts" in m for m in messages):
         # The node answered, but refused every service we asked for; pynetdicom then aborts.
-        raise _services_refused(assoc, calling_ae)
+        raise services_refused(assoc, calling_ae)
     raise _connection_failure(node, messages, timeouts, elapsed)
 
 

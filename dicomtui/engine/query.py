@@ -11,7 +11,6 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from pydicom.charset import convert_encodings
 from pynetdicom.association import Association
@@ -22,14 +21,14 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 )
 
 from ..config.model import Node
-from ..dicom.status import describe_status
 from .association import AssociationError, open_association, unsupported
+from .fast_association import open_fast_association
+from .query_fast import find_fast
 from .query_keys import (
     LEVELS,
     MODELS,
     UNIQUE_KEYS,
     QueryRequest,
-    Value,
     build_identifier,
     columns_for,
     element_value,
@@ -37,6 +36,7 @@ from .query_keys import (
     resolve_attribute,
     to_row,
 )
+from .query_result import PENDING, QueryResult, Row, decode_row, finish, take_row
 
 __all__ = [
     "FIND_MODELS", "LEVELS", "MODELS", "UNIQUE_KEYS", "QueryRequest", "QueryResult", "Row", "build_identifier",
@@ -45,42 +45,7 @@ __all__ = [
 
 FIND_MODELS = {"patient": PatientRootQueryRetrieveInformationModelFind,
                "study": StudyRootQueryRetrieveInformationModelFind}
-PENDING = (0xFF00, 0xFF01)
-CANCELLED = 0xFE00
 _message_ids = itertools.count(1)
-
-Row = dict[str, Value]
-
-
-@dataclass
-class QueryResult:
-    rows: list[Row] = field(default_factory=list)
-    columns: list[str] = field(default_factory=list)  # the keys asked for, in display order
-    truncated: bool = False  # stopped at the limit (more matches existed) with C-CANCEL
-    status: int | None = None  # the final status code, when one came
-    error: str | None = None
-    # Like EchoResult.failure: an AssociationError kind ("rejected", "refused", ...), "refused-find"
-    # (echo works, queries do not), "status" (a failure status), "cancelled"; None when ok.
-    failure: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
-
-    @property
-    def no_association(self) -> bool:
-        return self.failure not in (None, "status", "cancelled")
-
-
-def _decode(ds, fallback: list[str] | None) -> Row:
-    declared = ds.get("SpecificCharacterSet")
-    if declared:
-        return to_row(ds, convert_encodings(declared))
-    if fallback:
-        implicit, little = ds.original_encoding
-        ds.set_original_encoding(implicit, little, fallback)  # for values pydicom converts itself
-        return to_row(ds, fallback)
-    return to_row(ds)
 
 
 def find_on(
@@ -124,24 +89,11 @@ def find_on(
                 continue
             if identifier is None:  # pynetdicom could not decode it (it logged why)
                 continue
-            row = _decode(identifier, fallback)
-            result.rows.append(row)
-            if on_row is not None:
-                on_row(row)
-            if cancel is not None and cancel.is_set():
+            if take_row(result, decode_row(identifier, fallback), on_row, cancel):
                 stopping = True
-                result.failure, result.error = "cancelled", "cancelled"
                 assoc.send_c_cancel(msg_id, query_model=model)
             continue
-        result.status = code
-        if code == CANCELLED:
-            if not stopping:
-                result.failure, result.error = "status", "the archive cancelled the query"
-        elif code >= 0xA000 and code < 0xFE00 and not 0xB000 <= code <= 0xBFFF:
-            comment = str(status.get("ErrorComment", "") or "").strip()
-            result.failure = "status"
-            result.error = f"the archive refused the query: {describe_status(code)}" + (
-                f" ({comment})" if comment else "")
+        finish(result, code, str(status.get("ErrorComment", "") or ""), stopping)
         break
     if cancel is not None and cancel.is_set() and result.failure is None:
         result.failure, result.error = "cancelled", "cancelled"
@@ -175,10 +127,14 @@ def find(
     on_row: Callable[[Row], None] | None = None,
     timeout: float | None = None,
 ) -> QueryResult:
-    """Query `node` on an association of its own; never raises for network trouble."""
+    """Query `node` on an association of its own; never raises for network trouble.
+
+    The association is our own (fast_association.py), not pynetdicom's: responses stream about
+    three times faster. find_on keeps serving pynetdicom associations that callers own.
+    """
     model = FIND_MODELS[request.model]
     try:
-        assoc = open_association(node, calling_ae, [model, Verification], timeout=timeout)
+        assoc = open_fast_association(node, calling_ae, [model, Verification], timeout=timeout)
     except AssociationError as exc:
         result = QueryResult(columns=columns_for(request), error=exc.message, failure=exc.kind)
         if exc.kind == "rejected" and _echo_works(node, calling_ae, timeout):
@@ -196,7 +152,8 @@ def find(
                     "information model; it may not support it, or not for our AE title")
             return QueryResult(columns=columns_for(request), error=text,
                                failure="refused-find" if verification else "status")
-        result = find_on(assoc, request, cancel=cancel, on_row=on_row, charset=node.charset)
+        msg_id = next(_message_ids) % 0xFFFF + 1
+        result = find_fast(assoc, request, model, msg_id, cancel=cancel, on_row=on_row, charset=node.charset)
         if result.failure == "aborted" and not result.rows and _echo_works(node, calling_ae, timeout):
             # Orthanc answers a C-FIND from an AE title it does not know with A-ABORT, and echo still works.
             result.failure, result.error = "refused-find", _refused_queries(node, calling_ae) + (

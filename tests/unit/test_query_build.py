@@ -14,9 +14,9 @@ from dicomtui.cli.find_cmd import format_table, width
 from dicomtui.dicom.validation import InvalidValue
 from dicomtui.engine.query import (
     QueryRequest,
-    _decode,
     build_identifier,
     columns_for,
+    decode_row,
     element_value,
     parse_key,
     to_row,
@@ -130,7 +130,7 @@ def test_fallback_charset_decodes_responses_that_do_not_declare_one():
     ds.PatientName = "王^小东"
     raw = encode(ds, False, True)
     raw = raw[raw.index(b"\x10\x00\x10\x00"):]  # drop (0008,0005): an archive that omits it
-    assert _decode(decode(BytesIO(raw), False, True), ["gb18030"])["PatientName"] == "王^小东"
+    assert decode_row(decode(BytesIO(raw), False, True), ["gb18030"])["PatientName"] == "王^小东"
     assert to_row(decode(BytesIO(raw), False, True))["PatientName"] != "王^小东"
 
 

@@ -9,6 +9,8 @@ C_STORE_RQ = 0x0001
 C_STORE_RSP = 0x8001
 C_ECHO_RQ = 0x0030
 C_ECHO_RSP = 0x8030
+C_FIND_RQ = 0x0020
+C_FIND_RSP = 0x8020
 C_CANCEL_RQ = 0x0FFF
 NO_DATA_SET = 0x0101
 
@@ -28,6 +30,9 @@ class Command:
     sop_instance_uid: str
     has_data_set: bool
     move_originator_ae: str = ""
+    status: int | None = None  # responses only
+    error_comment: str = ""
+    responding_to: int = 0
 
 
 def parse(data: bytes) -> Command:
@@ -49,6 +54,8 @@ def parse(data: bytes) -> Command:
         raise CommandError("the command set has no valid Command Field") from None
     message_id = _US.unpack(elements[0x0110])[0] if len(elements.get(0x0110, b"")) == 2 else 0
     data_set_type = _US.unpack(elements[0x0800])[0] if len(elements.get(0x0800, b"")) == 2 else NO_DATA_SET
+    status = _US.unpack(elements[0x0900])[0] if len(elements.get(0x0900, b"")) == 2 else None
+    responding_to = _US.unpack(elements[0x0120])[0] if len(elements.get(0x0120, b"")) == 2 else 0
     return Command(
         field=field,
         message_id=message_id,
@@ -56,6 +63,9 @@ def parse(data: bytes) -> Command:
         sop_instance_uid=_text(elements.get(0x1000, b"")),
         has_data_set=data_set_type != NO_DATA_SET,
         move_originator_ae=_text(elements.get(0x1030, b"")),
+        status=status,
+        error_comment=elements.get(0x0902, b"").rstrip(b"\x00 ").decode("latin-1"),
+        responding_to=responding_to,
     )
 
 
@@ -99,3 +109,14 @@ def store_response(message_id: int, sop_class_uid: str, sop_instance_uid: str, s
 def echo_response(message_id: int, sop_class_uid: str) -> bytes:
     return _with_group_length(_uid(0x0002, sop_class_uid) + _us(0x0100, C_ECHO_RSP) + _us(0x0120, message_id)
                               + _us(0x0800, NO_DATA_SET) + _us(0x0900, 0x0000))
+
+
+def find_request(message_id: int, sop_class_uid: str) -> bytes:
+    """C-FIND-RQ at medium priority; the identifier follows as the data set."""
+    return _with_group_length(_uid(0x0002, sop_class_uid) + _us(0x0100, C_FIND_RQ) + _us(0x0110, message_id)
+                              + _us(0x0700, 0x0000) + _us(0x0800, 0x0001))
+
+
+def cancel_request(message_id: int) -> bytes:
+    """C-CANCEL-RQ for the request `message_id`."""
+    return _with_group_length(_us(0x0100, C_CANCEL_RQ) + _us(0x0120, message_id) + _us(0x0800, NO_DATA_SET))

@@ -40,6 +40,23 @@ def p_data(context_id: int, payload: bytes, command: bool) -> bytes:
     return _HEADER.pack(P_DATA_TF, len(pdv)) + pdv
 
 
+def p_data_fragments(context_id: int, payload: bytes, command: bool, max_pdu: int) -> list[bytes]:
+    """`payload` as P-DATA-TF PDUs no longer than the peer's maximum (0: no limit), one fragment each."""
+    room = len(payload) if not max_pdu else max(max_pdu - 6, 1)  # 6: the fragment's own header
+    pieces = [payload[i:i + room] for i in range(0, len(payload), room)] or [b""]
+    control = 0x01 if command else 0x00
+    out = []
+    for number, piece in enumerate(pieces):
+        last = 0x02 if number == len(pieces) - 1 else 0x00
+        pdv = _PDV.pack(len(piece) + 2, context_id, control | last) + piece
+        out.append(_HEADER.pack(P_DATA_TF, len(pdv)) + pdv)
+    return out
+
+
+def release_rq() -> bytes:
+    return _HEADER.pack(A_RELEASE_RQ, 4) + bytes(4)
+
+
 def release_rp() -> bytes:
     return _HEADER.pack(A_RELEASE_RP, 4) + bytes(4)
 

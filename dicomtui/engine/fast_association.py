@@ -1,0 +1,226 @@
+"""An association we open and run ourselves, for C-FIND.
+
+pynetdicom hands each C-FIND response from its socket thread to its DIMSE thread to the caller,
+each polling the next with 1 ms sleeps, and decodes every response on the way: 5,000 study
+matches from Orthanc took 2.3 s where dcmtk's findscu takes 0.75 s. Here one thread reads the
+PDUs itself with blocking receives (engine/wire) and hands the caller each response's raw
+identifier. Negotiation uses pynetdicom's PDU classes; failures are explained with the same
+words as engine/association.py's, which stays the path for every other service.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+
+from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID
+from pynetdicom._globals import APPLICATION_CONTEXT_NAME
+from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RJ, A_ASSOCIATE_RQ
+from pynetdicom.pdu_primitives import (
+    A_ASSOCIATE,
+    ImplementationClassUIDNotification,
+    ImplementationVersionNameNotification,
+    MaximumLengthNotification,
+)
+from pynetdicom.presentation import build_context
+
+from ..config.model import Node
+from ..dicom.association_errors import explain_rejection
+from .association import DEFAULT_MAX_PDU, AssociationError, Timeouts, failure, resolve, services_refused
+from .wire import commands, pdu
+from .wire.part10 import IMPLEMENTATION_VERSION
+from .wire.reader import PeerClosed, SocketReader
+
+
+class PeerAborted(Exception):
+    """The peer sent A-ABORT or closed the connection in the middle of the association."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """Like pynetdicom's PresentationContext where the engine looks at one."""
+
+    context_id: int
+    abstract_syntax: str
+    transfer_syntax: list[str]
+    result: int
+
+
+@dataclass
+class Message:
+    context_id: int
+    command: commands.Command
+    data: bytes | None = None
+
+
+@dataclass
+class FastAssociation:
+    sock: socket.socket
+    reader: SocketReader
+    timeouts: Timeouts
+    peer_max_pdu: int
+    accepted_contexts: list[Context] = field(default_factory=list)
+    rejected_contexts: list[Context] = field(default_factory=list)
+    is_established: bool = True
+
+    # -- DIMSE ---------------------------------------------------------------------------
+    def send(self, context_id: int, command: bytes, data: bytes | None = None) -> None:
+        out = pdu.p_data_fragments(context_id, command, True, self.peer_max_pdu)
+        if data is not None:
+            out += pdu.p_data_fragments(context_id, data, False, self.peer_max_pdu)
+        self.sock.sendall(b"".join(out))
+
+    def receive(self) -> Message:
+        """The next whole DIMSE message; PeerAborted, or TimeoutError after the DIMSE timeout."""
+        self.sock.settimeout(self.timeouts.dimse)
+        command = bytearray()
+        data = bytearray()
+        message: Message | None = None
+        try:
+            while True:
+                kind, length = pdu.header(self.reader.read(6))
+                if kind == pdu.A_ABORT or kind == pdu.A_RELEASE_RQ:
+                    self.reader.read(length)
+                    if kind == pdu.A_RELEASE_RQ:  # odd mid-query, but answered as the standard says
+                        self.sock.sendall(pdu.release_rp())
+                    self._closed()
+                    raise PeerAborted("the archive ended the association")
+                if kind != pdu.P_DATA_TF:
+                    self.abort()
+                    raise PeerAborted(f"the archive sent an unexpected PDU (type 0x{kind:02X})")
+                while length > 0:
+                    size, context_id, control = pdu.pdv_header(self.reader.read(6))
+                    length -= 6 + size
+                    fragment = self.reader.read(size)
+                    if control & 0x01:
+                        command += fragment
+                        if control & 0x02:
+                            message = Message(context_id, commands.parse(bytes(command)))
+                            if not message.command.has_data_set:
+                                return message
+                    else:
+                        data += fragment
+                        if control & 0x02 and message is not None:
+                            message.data = bytes(data)
+                            return message
+        except PeerClosed:
+            self._closed()
+            raise PeerAborted("the archive closed the connection") from None
+        except commands.CommandError as exc:
+            self.abort()
+            raise PeerAborted(f"the archive sent a command we cannot read ({exc})") from None
+
+    # -- the end ------------------------------------------------------------------------------
+    def release(self) -> None:
+        if not self.is_established:
+            return
+        try:
+            self.sock.settimeout(self.timeouts.acse)
+            self.sock.sendall(pdu.release_rq())
+            while True:  # responses still under way (after a C-CANCEL, say) come before the A-RELEASE-RP
+                kind, length = pdu.header(self.reader.read(6))
+                self.reader.read(length)
+                if kind in (pdu.A_RELEASE_RP, pdu.A_ABORT):
+                    break
+        except (OSError, PeerClosed):
+            pass
+        self._closed()
+
+    def abort(self) -> None:
+        if not self.is_established:
+            return
+        try:
+            self.sock.sendall(pdu.abort())
+        except OSError:
+            pass
+        self._closed()
+
+    def _closed(self) -> None:
+        self.is_established = False
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def open_fast_association(node: Node, calling_ae: str, abstract_syntaxes: list[str], *,
+                          timeout: float | None = None) -> FastAssociation:
+    """An established association to `node` proposing each abstract syntax with the uncompressed
+    transfer syntaxes, or AssociationError saying why not (as open_association would)."""
+    timeouts = Timeouts.for_node(node, timeout)
+    address = resolve(node.host, node.port)
+    proposed = []
+    for number, abstract in enumerate(abstract_syntaxes):
+        context = build_context(abstract)  # Explicit VR LE, Implicit VR LE, Explicit VR BE (pynetdicom's default)
+        context.context_id = 2 * number + 1
+        proposed.append(context)
+    try:
+        sock = socket.create_connection((address, node.port), timeout=timeouts.connect)
+    except ConnectionRefusedError:
+        raise failure("refused", node, timeouts) from None
+    except TimeoutError:
+        raise failure("timeout", node, timeouts) from None
+    except OSError as exc:
+        if "unreachable" in str(exc).lower() or "no route" in str(exc).lower():
+            raise failure("unreachable", node, timeouts) from None
+        raise failure("cannot-connect", node, timeouts, exc.strerror or str(exc)) from None
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(timeouts.acse)
+        sock.sendall(_request(node, calling_ae, proposed))
+        reader = SocketReader(sock)
+        kind, length = pdu.header(reader.read(6))
+        if kind not in (pdu.A_ASSOCIATE_AC, pdu.A_ASSOCIATE_RJ, pdu.A_ABORT) or length > 1 << 20:
+            raise failure("not-dicom", node, timeouts)
+        body = reader.read(length)
+    except TimeoutError:
+        sock.close()
+        raise failure("acse-timeout", node, timeouts) from None
+    except (PeerClosed, OSError):
+        sock.close()
+        raise failure("ended", node, timeouts) from None
+    except AssociationError:
+        sock.close()
+        raise
+    header = bytes([kind, 0]) + length.to_bytes(4, "big")
+    if kind == pdu.A_ABORT:
+        sock.close()
+        raise failure("ended", node, timeouts)
+    if kind == pdu.A_ASSOCIATE_RJ:
+        sock.close()
+        rejection = A_ASSOCIATE_RJ()
+        rejection.decode(header + body)
+        raise AssociationError("rejected", explain_rejection(rejection.result, rejection.source,
+                                                             rejection.reason_diagnostic, calling=calling_ae,
+                                                             called=node.ae_title))
+    accept = A_ASSOCIATE_AC()
+    accept.decode(header + body)
+    primitive = accept.to_primitive()
+    by_id = {cx.context_id: str(cx.abstract_syntax) for cx in proposed}
+    association = FastAssociation(sock, reader, timeouts, primitive.maximum_length_received or 0)
+    for result in primitive.presentation_context_definition_results_list:
+        context = Context(result.context_id, by_id.get(result.context_id, ""),
+                          [str(ts) for ts in result.transfer_syntax], result.result)
+        (association.accepted_contexts if result.result == 0 else association.rejected_contexts).append(context)
+    if not association.accepted_contexts:
+        association.abort()
+        raise services_refused(association, calling_ae)
+    return association
+
+
+def _request(node: Node, calling_ae: str, proposed: list) -> bytes:
+    primitive = A_ASSOCIATE()
+    primitive.application_context_name = APPLICATION_CONTEXT_NAME
+    primitive.calling_ae_title = calling_ae
+    primitive.called_ae_title = node.ae_title
+    primitive.presentation_context_definition_list = proposed
+    maximum = MaximumLengthNotification()
+    maximum.maximum_length_received = node.max_pdu if node.max_pdu is not None else DEFAULT_MAX_PDU
+    implementation = ImplementationClassUIDNotification()
+    implementation.implementation_class_uid = PYNETDICOM_IMPLEMENTATION_UID
+    version = ImplementationVersionNameNotification()
+    version.implementation_version_name = IMPLEMENTATION_VERSION
+    primitive.user_information = [maximum, implementation, version]
+    request = A_ASSOCIATE_RQ()
+    request.from_primitive(primitive)
+    return request.encode()
