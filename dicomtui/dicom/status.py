@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pynetdicom.status import code_to_category
-
 _GENERAL: dict[int, str] = {
     0x0000: "Success",
     0x0105: "No such attribute",
@@ -32,6 +30,8 @@ _GENERAL: dict[int, str] = {
 def describe_status(code: int) -> str:
     """'0xA700 Out of resources (Failure)'-style text for any status code."""
     name = _GENERAL.get(code)
+    from pynetdicom.status import code_to_category  # only when a status needs words
+
     category = code_to_category(code)
     if name is None:
         if 0xA700 <= code <= 0xA7FF:

@@ -14,42 +14,23 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 
-from pydicom.uid import UID
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
 from pynetdicom.pdu_primitives import A_ASSOCIATE
 
-from ..config.model import DEFAULT_TIMEOUT, Node
+from ..config.model import Node
 from ..dicom.association_errors import explain_rejection
 from . import pynetdicom_setup  # noqa: F401 - settings on import
-
-# Our receive limit when the node does not set one: large enough for throughput, small
-# enough that one PDU never costs much memory.
-DEFAULT_MAX_PDU = 262_144
-
-
-class AssociationError(Exception):
-    """No association: `kind` is refused, timeout, unresolved, unreachable, rejected or aborted."""
-
-    def __init__(self, kind: str, message: str):
-        self.kind = kind
-        self.message = message
-        super().__init__(message)
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    connect: float
-    acse: float
-    dimse: float
-
-    @classmethod
-    def for_node(cls, node: Node, override: float | None = None) -> Timeouts:
-        base = override or node.timeout or DEFAULT_TIMEOUT
-        dimse = override or node.dimse_timeout or max(base, 30.0)
-        return cls(connect=base, acse=base, dimse=dimse)
+from .association_failure import (  # noqa: F401 - re-exported: the engine imports them from here
+    DEFAULT_MAX_PDU,
+    AssociationError,
+    Timeouts,
+    failure,
+    resolve,
+    services_refused,
+    unsupported,
+)
 
 
 def tune_socket(assoc_socket) -> None:
@@ -132,49 +113,6 @@ def _unread_rejection(assoc: Association) -> A_ASSOCIATE | None:
     return None
 
 
-def services_refused(assoc, calling_ae: str) -> AssociationError:
-    refused = assoc.rejected_contexts
-    names = ", ".join(sorted({UID(c.abstract_syntax).name for c in refused})) or "the services we asked for"
-    if refused and all(c.result == 0x03 for c in refused):
-        return AssociationError("unsupported", f"the node does not offer {names} (it answered 'not supported'); "
-                                "it may be a storage-only node")
-    return AssociationError("rejected", f"the node accepted the association but refused {names} for our AE "
-                            f"title {calling_ae}")
-
-
-def resolve(host: str, port: int) -> str:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise AssociationError(
-            "unresolved",
-            f"the host name {host!r} could not be resolved ({exc.strerror}); check the spelling or use an IP address",
-        ) from None
-    return str(infos[0][4][0])
-
-
-def failure(kind: str, node: Node, timeouts: Timeouts, detail: str = "") -> AssociationError:
-    """The AssociationError for one way of failing to reach `node`, in words (shared by every SCU path)."""
-    where = f"{node.host} port {node.port}"
-    texts = {
-        "acse-timeout": ("timeout", f"no answer within {timeouts.acse:g} s: {where} accepted the connection but did "
-                         "not answer the association request (is a DICOM service listening on that port?)"),
-        "refused": ("refused", f"connection refused by {where}: nothing is listening on that port; check the port "
-                    "number and that the DICOM service is running"),
-        "timeout": ("timeout", f"no answer within {timeouts.connect:g} s from {where}: the host is down or a "
-                    "firewall drops the connection"),
-        "unreachable": ("unreachable", f"{where} is unreachable from this machine (no route to host)"),
-        "not-dicom": ("aborted", f"{where} answered with something that is not DICOM: another kind of service (a "
-                      "web server?) listens on that port; check the port number"),
-        "cannot-connect": ("unreachable", f"cannot connect to {where}: {detail}"),
-        # A closed connection and an A-ABORT look alike in pynetdicom's logs; the advice is the same.
-        "ended": ("aborted", f"{where} ended the association during negotiation without accepting or rejecting it "
-                  "(it closed the connection or sent A-ABORT); it may accept only known IP addresses or AE titles, "
-                  "or it is not a DICOM service"),
-    }
-    return AssociationError(*texts[kind])
-
-
 def _connection_failure(node: Node, messages: list[str], timeouts: Timeouts, elapsed: float) -> AssociationError:
     text = " ".join(messages)
     if "ACSE timeout" in text:
@@ -255,13 +193,6 @@ def open_association(
         # The node answered, but refused every service we asked for; pynetdicom then aborts.
         raise services_refused(assoc, calling_ae)
     raise _connection_failure(node, messages, timeouts, elapsed)
-
-
-def unsupported(assoc: Association, abstract_syntax: str) -> bool:
-    """True when the peer refused our context for `abstract_syntax` as "abstract syntax not
-    supported" (result 0x03): it does not offer that service at all, whoever asks. Any other
-    refusal may depend on who asks (our AE title)."""
-    return any(c.abstract_syntax == abstract_syntax and c.result == 0x03 for c in assoc.rejected_contexts)
 
 
 @contextmanager

@@ -13,15 +13,9 @@ import time
 from collections.abc import Callable
 
 from pydicom.charset import convert_encodings
-from pynetdicom.association import Association
-from pynetdicom.sop_class import (  # type: ignore[attr-defined]
-    PatientRootQueryRetrieveInformationModelFind,
-    StudyRootQueryRetrieveInformationModelFind,
-    Verification,
-)
 
 from ..config.model import Node
-from .association import AssociationError, open_association, unsupported
+from .association_failure import AssociationError, unsupported
 from .fast_association import open_fast_association
 from .query_fast import find_fast
 from .query_keys import (
@@ -43,13 +37,15 @@ __all__ = [
     "columns_for", "element_value", "find", "find_on", "parse_key", "resolve_attribute", "to_row",
 ]
 
-FIND_MODELS = {"patient": PatientRootQueryRetrieveInformationModelFind,
-               "study": StudyRootQueryRetrieveInformationModelFind}
+# UIDs as text: importing pynetdicom for its constants cost `dicomtui find` a fifth of its start-up.
+Verification = "1.2.840.10008.1.1"
+FIND_MODELS = {"patient": "1.2.840.10008.5.1.4.1.2.1.1",  # Patient Root Q/R Information Model - FIND
+               "study": "1.2.840.10008.5.1.4.1.2.2.1"}  # Study Root Q/R Information Model - FIND
 _message_ids = itertools.count(1)
 
 
 def find_on(
-    assoc: Association,
+    assoc,  # a pynetdicom Association the caller owns
     request: QueryRequest,
     *,
     cancel: threading.Event | None = None,
@@ -106,6 +102,8 @@ def _refused_queries(node: Node, calling_ae: str) -> str:
 
 
 def _echo_works(node: Node, calling_ae: str, timeout: float | None) -> bool:
+    from .association import open_association
+
     try:
         assoc = open_association(node, calling_ae, [Verification], timeout=timeout)
     except AssociationError:

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from io import BytesIO
 
 from pydicom.charset import convert_encodings
+from pydicom.filebase import DicomBytesIO
+from pydicom.filereader import read_dataset
+from pydicom.filewriter import write_dataset
 from pydicom.uid import ExplicitVRBigEndian, ImplicitVRLittleEndian
-from pynetdicom.dsutils import decode, encode
 
 from .fast_association import FastAssociation, PeerAborted
 from .query_keys import QueryRequest, build_identifier, columns_for
@@ -32,9 +34,10 @@ def find_fast(
     syntax = context.transfer_syntax[0]
     implicit, little = syntax == ImplicitVRLittleEndian, syntax != ExplicitVRBigEndian
     fallback = convert_encodings(charset) if charset else None
-    identifier = encode(build_identifier(request), implicit, little)
-    if identifier is None:  # pydicom could not encode a value the key parser let through
-        result.failure, result.error = "status", "the query could not be encoded; check the values of the keys"
+    try:
+        identifier = _encode(build_identifier(request), implicit, little)
+    except Exception as exc:  # noqa: BLE001 - a value the key parser let through that pydicom cannot write
+        result.failure, result.error = "status", f"the query could not be encoded ({exc}); check the keys' values"
         return result
     stopping = False  # C-CANCEL sent: discard and drain what still comes
     try:
@@ -55,7 +58,7 @@ def find_fast(
                     continue
                 if not message.data:
                     continue
-                row = decode_row(decode(BytesIO(message.data), implicit, little), fallback)
+                row = decode_row(read_dataset(BytesIO(message.data), implicit, little), fallback)
                 if take_row(result, row, on_row, cancel):
                     stopping = True
                     assoc.send(context.context_id, commands.cancel_request(message_id))
@@ -72,3 +75,10 @@ def find_fast(
     if cancel is not None and cancel.is_set() and result.failure is None:
         result.failure, result.error = "cancelled", "cancelled"
     return result
+
+
+def _encode(ds, implicit: bool, little: bool) -> bytes:
+    buffer = DicomBytesIO()
+    buffer.is_implicit_VR, buffer.is_little_endian = implicit, little
+    write_dataset(buffer, ds)
+    return buffer.getvalue()

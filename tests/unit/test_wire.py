@@ -12,7 +12,7 @@ from pynetdicom.dimse_messages import C_STORE_RQ
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.dsutils import decode, encode
 
-from dicomtui.engine.wire import commands, pdu
+from dicomtui.engine.wire import commands, negotiation, pdu
 from dicomtui.engine.wire.part10 import file_header
 from dicomtui.engine.wire.reader import PeerClosed, SocketReader
 
@@ -100,3 +100,55 @@ def test_reader_reads_more_than_its_buffer():
     with left, right:
         right.sendall(b"x" * 5000)
         assert SocketReader(left, size=1024).read(5000) == b"x" * 5000
+
+
+def test_association_request_reads_back_with_pynetdicom():
+    from pynetdicom.pdu import A_ASSOCIATE_RQ
+
+    raw = negotiation.request("OURS", "THEIRS", [(1, "1.2.840.10008.1.1", ["1.2.840.10008.1.2"]),
+                                                 (3, CTImageStorage, ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"])],
+                              65536, "1.2.3.4", "DICOMTUI")
+    decoded = A_ASSOCIATE_RQ()
+    decoded.decode(raw)
+    primitive = decoded.to_primitive()
+    assert (primitive.calling_ae_title, primitive.called_ae_title) == ("OURS", "THEIRS")
+    contexts = primitive.presentation_context_definition_list
+    assert [(c.context_id, c.abstract_syntax, list(c.transfer_syntax)) for c in contexts] == [
+        (1, "1.2.840.10008.1.1", ["1.2.840.10008.1.2"]),
+        (3, CTImageStorage, ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"])]
+    assert primitive.maximum_length_received == 65536
+    assert primitive.implementation_class_uid == "1.2.3.4"
+
+
+def test_association_acceptance_written_by_pynetdicom_reads_back():
+    from pynetdicom.pdu import A_ASSOCIATE_AC
+    from pynetdicom.pdu_primitives import (
+        A_ASSOCIATE,
+        ImplementationClassUIDNotification,
+        MaximumLengthNotification,
+    )
+    from pynetdicom.presentation import PresentationContext
+
+    primitive = A_ASSOCIATE()
+    primitive.application_context_name = "1.2.840.10008.3.1.1.1"
+    primitive.calling_ae_title, primitive.called_ae_title = "OURS", "THEIRS"
+    primitive.result, primitive.result_source = 0, 1
+    results = []
+    for context_id, result in ((1, 0), (3, 3)):
+        context = PresentationContext()
+        context.context_id, context.result = context_id, result
+        context.transfer_syntax = ["1.2.840.10008.1.2.1"]
+        results.append(context)
+    primitive.presentation_context_definition_results_list = results
+    maximum = MaximumLengthNotification()
+    maximum.maximum_length_received = 16384
+    implementation = ImplementationClassUIDNotification()
+    implementation.implementation_class_uid = "1.2.3"
+    primitive.user_information = [maximum, implementation]
+    encoded = A_ASSOCIATE_AC()
+    encoded.from_primitive(primitive)
+    acceptance = negotiation.read_acceptance(encoded.encode()[6:])
+    assert acceptance.max_pdu == 16384
+    assert acceptance.contexts == [negotiation.ContextResult(1, 0, "1.2.840.10008.1.2.1"),
+                                   negotiation.ContextResult(3, 3, "1.2.840.10008.1.2.1")]
+    assert negotiation.read_rejection(bytes([0, 1, 1, 3])) == (1, 1, 3)
