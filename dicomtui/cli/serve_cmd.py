@@ -1,4 +1,5 @@
-"""dicomtui serve [--port N] [--ae AE] [--storage DIR] [--bind ADDR]: the receiver without a terminal."""
+"""dicomtui serve [--port N] [--ae AE] [--storage DIR] [--bind ADDR] [--workers N]: the receiver without a
+terminal, in one process or in several (engine/receiver/workers.py)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,15 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
     parser.add_argument("--ae", help="our AE title (default: [local] ae_title, DICOMTUI)")
     parser.add_argument("--storage", help="archive folder (default: [local] storage)")
     parser.add_argument("--bind", help="address to listen on (default: [local] bind, 0.0.0.0)")
+    parser.add_argument("--workers", metavar="N",
+                        help="processes that receive in parallel (default: [receiver] workers, or one per CPU "
+                             "up to 4; never more than max_associations)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from ..engine.receiver import Receiver, ReceiverStartError, settings_from_config
+    from ..engine.receiver import settings_from_config
+    from ..engine.receiver.workers import worker_count
 
     try:
         overrides = dict(
@@ -36,15 +41,40 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             bind=check_host(args.bind) if args.bind is not None else None,
             storage=Path(args.storage).expanduser().resolve() if args.storage else None,
         )
+        requested = check_workers(args.workers) if args.workers is not None else None
     except InvalidValue as exc:
         raise CliError(str(exc)) from None
-    settings = settings_from_config(ctx.config()).with_overrides(**overrides)
-    receiver = Receiver(settings)
+    config = ctx.config()
+    settings = settings_from_config(config).with_overrides(**overrides)
+    workers = worker_count(requested if requested is not None else config.receiver.workers,
+                           settings.max_associations)
     log = LogLines()
-    receiver.subscribe(log.event)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    if workers == 1:
+        serve_in_process(settings, log, stop)
+    else:
+        serve_in_workers(settings, workers, log, stop)
+    return EXIT_OK
+
+
+def check_workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise InvalidValue(f"--workers must be a whole number from 1 to 64, not {text!r}")
+    return value
+
+
+def serve_in_process(settings, log: LogLines, stop: threading.Event) -> None:
+    """One process, the same receiver as the app's."""
+    from ..engine.receiver import Receiver, ReceiverStartError
+
+    receiver = Receiver(settings)
+    receiver.subscribe(log.event)
     try:
         receiver.start()
     except ReceiverStartError as exc:
@@ -55,10 +85,28 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         pass
     log.line("stopping: no new associations; finishing the instances in flight")
     receiver.stop()
-    counters = receiver.counters
-    log.line(f"stopped: {counters.instances} instance(s), {counters.bytes / 1e6:.1f} MB received, "
-             f"{counters.refused} refused, {counters.associations} association(s)")
-    return EXIT_OK
+    log.stopped(receiver.counters)
+
+
+def serve_in_workers(settings, workers: int, log: LogLines, stop: threading.Event) -> None:
+    """`workers` processes, each a whole receiver; this one listens and hands connections over."""
+    from ..engine.receiver import ReceiverStartError
+    from ..engine.receiver.workers import WorkerPool
+
+    pool = WorkerPool(settings, workers, log.event)
+    try:
+        pool.start()
+    except ReceiverStartError as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    log.line(f"listening as {settings.ae_title} on {settings.bind}:{settings.port} with {workers} worker "
+             f"processes, storing into {settings.storage} (Ctrl-C or SIGTERM stops)")
+    pool.serve(stop)
+    if pool.serving:
+        log.line("stopping: no new associations; finishing the instances in flight")
+    log.stopped(pool.stop())
+    if not stop.is_set():
+        raise CliError("every worker process of the receiver has ended, so nothing answers on port "
+                       f"{settings.port} any more; the log above says why", EXIT_FAILED)
 
 
 class LogLines:
@@ -73,7 +121,13 @@ class LogLines:
             sys.stdout.write(f"{stamp} {text}\n")
             sys.stdout.flush()
 
-    def event(self, event) -> None:
+    def stopped(self, counters) -> None:
+        self.line(f"stopped: {counters.instances} instance(s), {counters.bytes / 1e6:.1f} MB received, "
+                  f"{counters.refused} refused, {counters.associations} association(s)")
+
+    def event(self, event, worker: int = 0) -> None:
+        """`worker`: which process of `serve --workers` it comes from (0: this one)."""
+        line = self.line if not worker else lambda text: self.line(f"[w{worker}] {text}")
         from ..engine.receiver import (
             AssociationClosed,
             AssociationOpened,
@@ -83,19 +137,19 @@ class LogLines:
         )
 
         if isinstance(event, AssociationOpened):
-            self.line(f"association {event.id} from {event.calling_ae} at {event.peer} to {event.called_ae}")
+            line(f"association {event.id} from {event.calling_ae} at {event.peer} to {event.called_ae}")
         elif isinstance(event, AssociationClosed):
             if event.how == "rejected":
-                self.line(f"association rejected: {event.detail}")
+                line(f"association rejected: {event.detail}")
             else:
-                self.line(f"association {event.id} {event.how}: {event.instances} instance(s), "
-                          f"{event.bytes / 1e6:.1f} MB in {event.seconds:.1f} s")
+                line(f"association {event.id} {event.how}: {event.instances} instance(s), "
+                     f"{event.bytes / 1e6:.1f} MB in {event.seconds:.1f} s")
         elif isinstance(event, InstanceStored):
             note = f" ({event.duplicate} duplicate)" if event.duplicate else ""
             # The path ends with the SOP Instance UID, and says where to find the file.
-            self.line(f"stored {event.modality or '?'} {event.size} bytes from {event.calling_ae}: {event.path}{note}")
+            line(f"stored {event.modality or '?'} {event.size} bytes from {event.calling_ae}: {event.path}{note}")
         elif isinstance(event, InstanceRefused):
-            self.line(f"refused {event.sop_instance_uid} from {event.calling_ae}: 0x{event.status:04X} "
-                      f"{event.reason}")
+            line(f"refused {event.sop_instance_uid} from {event.calling_ae}: 0x{event.status:04X} "
+                 f"{event.reason}")
         elif isinstance(event, ReceiverProblem):
-            self.line(f"warning: {event.message}")
+            line(f"warning: {event.message}")

@@ -55,6 +55,7 @@ class ReceiverOptions:
     min_free_mb: int = 500  # below this much free space, answer Out of Resources (0xA700)
     max_pdu: int = 262_144
     fsync: bool = True
+    workers: int | None = None  # processes of `dicomtui serve`; None: one per CPU, at most 4
     tls_port: int | None = None  # a second listener for DICOM over TLS (2762 is the standard port)
     tls_cert: Path | None = None  # our certificate (PEM)
     tls_key: Path | None = None  # its private key (PEM)

@@ -22,6 +22,7 @@ def check_receiver(raw: Any, lines: LineFinder, problems: list[Problem], notes: 
         "min_free_mb": lambda v: _whole(v, 0, 10_000_000, "megabytes"),
         "max_pdu": lambda v: check_max_pdu(v) if not isinstance(v, str) else _text_number(v),
         "fsync": _bool,
+        "workers": lambda v: _whole(v, 1, 64, "processes"),
         "tls_port": lambda v: _whole(v, 1, 65535, "(a port number)"),
         "tls_cert": _pem_file,
         "tls_key": _pem_file,

@@ -87,10 +87,16 @@ def count_dcm(folder: Path) -> int:
 
 
 def rss_peak_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
+    """The largest peak RSS of serve and its worker processes (the workers receive the data)."""
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(child) for child in (task / "children").read_text().split()]
+    peaks = []
+    for each in pids:
+        for line in Path(f"/proc/{each}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks.append(int(line.split()[1]))
+    return max(peaks, default=0)
 
 
 def main() -> None:
@@ -166,7 +172,7 @@ def main() -> None:
                 peak = rss_peak_kib(process.pid)
             finally:
                 stop(process)
-            print(f"  one 1 GiB instance: {seconds:.1f} s, peak RSS of dicomtui serve {peak / 1024:.0f} MiB")
+            print(f"  one 1 GiB instance: {seconds:.1f} s, peak RSS of a dicomtui serve process {peak / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

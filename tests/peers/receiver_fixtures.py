@@ -237,16 +237,20 @@ def write_config(home: Home, text: str) -> None:
 
 @pytest.fixture
 def serve_factory(home: Home) -> Iterator[Callable[..., Served]]:
-    """``serve_factory(storage=None, config="[receiver]\\nmin_free_mb = 0\\n")``: `dicomtui serve` on
-    127.0.0.1 and a free port in the ``home`` sandbox, up and answering C-ECHO; stopped by PID at the end."""
+    """``serve_factory(storage=None, config="[receiver]\\nmin_free_mb = 0\\n", workers=None, port=None)``:
+    `dicomtui serve` (``--workers N`` when given) on 127.0.0.1 and a free port in the ``home`` sandbox, up and
+    answering C-ECHO; stopped by PID at the end (its workers stop with it)."""
     started: list[Process] = []
 
-    def make(storage: Path | None = None, config: str = "[receiver]\nmin_free_mb = 0\n") -> Served:
+    def make(storage: Path | None = None, config: str = "[receiver]\nmin_free_mb = 0\n",
+             workers: int | None = None, port: int | None = None) -> Served:
         write_config(home, config)
-        port = free_port()
+        port = port or free_port()
         storage = storage or home.root / f"archive{len(started) + 1}"
         argv = [sys.executable, "-m", "dicomtui", "serve", "--ae", RECEIVER_AE, "--port", str(port),
                 "--bind", HOST, "--storage", str(storage)]
+        if workers is not None:
+            argv += ["--workers", str(workers)]
         proc = Process(argv, name="dicomtui-serve", env=home.env | {"PYTHONUNBUFFERED": "1"}, cwd=home.root,
                        log_dir=home.root / "serve-logs")
         started.append(proc)
@@ -275,9 +279,29 @@ def flood_with_huge_pdu(sock, pdu_type: int, limit_mib: int = 512, seconds: floa
     return sent, "limit"
 
 
+def tree_hwm_kib(pid: int) -> int:
+    """The largest peak RSS among a process and its children (serve's workers receive the data)."""
+    return max(vm_hwm_kib(p) for p in [pid, *child_pids(pid)])
+
+
 def vm_hwm_kib(pid: int) -> int:
     """Peak resident set size of a process (VmHWM in /proc/PID/status), in KiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
     raise AssertionError(f"no VmHWM for pid {pid}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# `dicomtui serve --workers N`
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of a process (serve's workers), from /proc."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return sorted(found)

@@ -56,7 +56,7 @@ from .receiver_fixtures import (
     STORESCU_PROPOSE,
     flood_with_huge_pdu,
     run_storescu,
-    vm_hwm_kib,
+    tree_hwm_kib,
 )
 
 pytestmark = pytest.mark.peers
@@ -521,10 +521,10 @@ def test_storage_folder_removed_under_a_running_receiver(receiver_factory, synth
 
 def test_huge_announced_pdu_is_refused_without_memory_growth(serve_factory):
     served = serve_factory()
-    before = vm_hwm_kib(served.pid)
+    before = tree_hwm_kib(served.pid)
     with socket.create_connection((HOST, served.port), timeout=5) as sock:
         sent, outcome = flood_with_huge_pdu(sock, pdu_type=0x01)  # an A-ASSOCIATE-RQ
-    grown = (vm_hwm_kib(served.pid) - before) / 1024
+    grown = (tree_hwm_kib(served.pid) - before) / 1024
     assert outcome == "closed", f"serve did not close the connection ({outcome} after {sent / MiB:.0f} MiB)"
     assert sent < 64 * MiB, f"serve read {sent / MiB:.0f} MiB before closing"
     assert grown < 50, f"peak RSS grew by {grown:.0f} MiB"

@@ -34,7 +34,7 @@ from dicomtui.engine.receiver import AssociationClosed, InstanceRefused, Instanc
 from dicomtui.engine.wire import pdu
 
 from .harness import HOST, echo
-from .receiver_fixtures import RECEIVER_AE, flood_with_huge_pdu, vm_hwm_kib
+from .receiver_fixtures import RECEIVER_AE, flood_with_huge_pdu, tree_hwm_kib
 
 pytestmark = pytest.mark.peers
 
@@ -174,14 +174,14 @@ def test_a_request_that_arrives_in_pieces_is_accepted(receiver_factory):
 
 def test_a_huge_pdu_after_association_is_refused_without_memory_growth(serve_factory):
     served = serve_factory()
-    before = vm_hwm_kib(served.pid)
+    before = tree_hwm_kib(served.pid)
     with socket.create_connection((HOST, served.port), timeout=5) as sock:
         sock.sendall(_request_bytes("HUGEPDU"))
         assert _read_pdu(sock)[0] == pdu.A_ASSOCIATE_AC
         sent, outcome = flood_with_huge_pdu(sock, pdu_type=pdu.P_DATA_TF)
     assert outcome == "closed", f"the receiver did not close the connection ({outcome} after {sent // MiB} MiB)"
     assert sent < 64 * MiB
-    assert (vm_hwm_kib(served.pid) - before) / 1024 < 50
+    assert (tree_hwm_kib(served.pid) - before) / 1024 < 50
     assert echo(HOST, served.port, RECEIVER_AE).ok
     assert "announced a PDU of 4294967040 bytes" in served.log(), served.log()[-3000:]
 

@@ -34,9 +34,11 @@ class ReceiverServer(ThreadedAssociationServer):
             self.shutdown_request(request)
 
 
-def start(ae, address: tuple[str, int], handlers: list, receiver) -> ReceiverServer:
-    """Like ae.start_server(block=False), with our server class. Raises OSError if it cannot bind."""
-    server = ae.make_server(address, evt_handlers=handlers, server_class=ReceiverServer)
+def start(ae, address: tuple[str, int], handlers: list, receiver, server_class: type = ReceiverServer,
+          **options) -> ReceiverServer:
+    """Like ae.start_server(block=False), with our server class (or a subclass, given `options`).
+    Raises OSError if it cannot bind."""
+    server = ae.make_server(address, evt_handlers=handlers, server_class=server_class, **options)
     server.receiver = receiver
     threading.Thread(target=server.serve_forever, name="dicomtui-receiver", daemon=True).start()
     ae._servers.append(server)  # ae.shutdown() stops it, and server.shutdown() expects to be listed

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pynetdicom import AE, evt
 from pynetdicom.association import Association
@@ -40,6 +41,9 @@ from .settings import ReceiverSettings
 from .spool import INCOMING, Spool, install, sweep
 from .storing import path_for, place, read_header
 from .tls import DeferredHandshake, handshake, server_context
+
+if TYPE_CHECKING:
+    from .fed_server import Feed
 
 OUT_OF_RESOURCES = 0xA700
 DATA_SET_DOES_NOT_MATCH = 0xA900
@@ -112,11 +116,14 @@ class Receiver:
             return list(self._associations.values())
 
     # -- start and stop ----------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, feed: Feed | None = None) -> None:
+        """Listen on the configured port; or, as a worker of `dicomtui serve --workers`, serve the
+        connections `feed` brings from the parent, which has swept '.incoming' for all workers
+        (a worker must not: what is there may be another worker's instance in flight)."""
         settings = self.settings
         try:
             self.storage.mkdir(parents=True, exist_ok=True)
-            swept = sweep(self.incoming)
+            swept = sweep(self.incoming) if feed is None else 0
         except OSError as exc:
             raise ReceiverStartError(f"cannot use the storage folder {self.storage}: {exc.strerror}") from None
         if swept:
@@ -143,7 +150,9 @@ class Receiver:
         ]
         self._supported = ae.supported_contexts
         try:
-            self._server = start_server(ae, (settings.bind, settings.port), handlers, self)
+            address = (settings.bind, settings.port)
+            self._server = (start_server(ae, address, handlers, self) if feed is None
+                            else feed.start(ae, address, handlers, self))
         except OSError as exc:
             raise ReceiverStartError(_explain_bind_error(exc, settings.bind, settings.port)) from None
         if settings.tls_port is not None:
