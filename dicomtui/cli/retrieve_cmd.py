@@ -4,6 +4,7 @@ dicomtui get TARGET [--study UID] [--series UID] [--instance UID] [--json]"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -61,6 +62,8 @@ def _request(args: argparse.Namespace):
 class _Bar:
     """One line on stderr, redrawn at most 10 times a second, when stderr is a terminal."""
 
+    WIDTH = 30
+
     def __init__(self, label: str, enabled: bool):
         self.label = label
         self.enabled = enabled
@@ -71,28 +74,45 @@ class _Bar:
         if not self.enabled:
             return
         now = time.monotonic()
-        if now - self._last < 0.1 and progress.remaining:
+        if now - self._last < 0.1 and progress.remaining != 0:  # the last one is always drawn
             return
         self._last = now
-        done = progress.completed + progress.failed + progress.warning
-        total = done + (progress.remaining or 0)
-        width = 30
-        filled = int(width * done / total) if total else 0
-        text = f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total or '?'}"
-        if progress.failed:
-            text += f" ({progress.failed} failed)"
-        sys.stderr.write(text + "\x1b[K")
+        sys.stderr.write("\r" + self.line(progress, _columns()) + "\x1b[K")
         sys.stderr.flush()
         self._drawn = True
 
+    def line(self, progress, columns: int) -> str:
+        """The bar in fewer than `columns` cells: a line that wraps could not be redrawn in place."""
+        done = progress.completed + progress.failed + progress.warning
+        if progress.remaining is None:  # the archive does not say how many are left: no bar to fill
+            counts, total = f" {done} done", None
+        else:
+            total = done + progress.remaining
+            counts = f" {done}/{total}"
+        if progress.failed:
+            counts += f" ({progress.failed} failed)"
+        width = min(self.WIDTH, columns - 1 - len(self.label) - len(counts) - 3)
+        if total is None or width < 5:
+            return (self.label + counts)[:columns - 1]
+        filled = width * done // total if total else 0
+        return f"{self.label} [{'#' * filled}{'.' * (width - filled)}]{counts}"
+
     def end(self) -> None:
+        """Leave the bar's line, so that what follows starts on a line of its own."""
         if self._drawn:
             sys.stderr.write("\n")
             sys.stderr.flush()
+            self._drawn = False
 
 
-def _finish(args: argparse.Namespace, verb: str, result, bar: _Bar) -> int:
-    bar.end()
+def _columns() -> int:
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError):
+        return 80
+
+
+def _finish(args: argparse.Namespace, verb: str, result) -> int:
     if args.json:
         print_json(result.as_json())
     elif result.status is not None or result.completed:
@@ -118,10 +138,13 @@ def run_move(args: argparse.Namespace, ctx: Context) -> int:
     request = _request(args)
     config, node = ctx.target(args.target)
     bar = _Bar(f"C-MOVE to {destination}", sys.stderr.isatty() and not args.json)
-    result = run_interruptible(
-        lambda cancel: move(node, config.local.ae_title, request, destination, cancel=cancel, on_progress=bar,
-                            local_port=config.local.port))
-    return _finish(args, "move", result, bar)
+    try:
+        result = run_interruptible(
+            lambda cancel: move(node, config.local.ae_title, request, destination, cancel=cancel, on_progress=bar,
+                                local_port=config.local.port))
+    finally:  # also on Ctrl-C, before "interrupted" is printed
+        bar.end()
+    return _finish(args, "move", result)
 
 
 def run_get(args: argparse.Namespace, ctx: Context) -> int:
@@ -135,7 +158,10 @@ def run_get(args: argparse.Namespace, ctx: Context) -> int:
     except OSError as exc:
         raise CliError(f"cannot use the storage folder {storage}: {exc.strerror}") from None
     bar = _Bar("C-GET", sys.stderr.isatty() and not args.json)
-    result = run_interruptible(
-        lambda cancel: get(node, config.local.ae_title, request, storage, cancel=cancel, on_progress=bar,
-                           duplicates=config.receiver.duplicates, fsync=config.receiver.fsync))
-    return _finish(args, "get", result, bar)
+    try:
+        result = run_interruptible(
+            lambda cancel: get(node, config.local.ae_title, request, storage, cancel=cancel, on_progress=bar,
+                               duplicates=config.receiver.duplicates, fsync=config.receiver.fsync))
+    finally:  # also on Ctrl-C, before "interrupted" is printed
+        bar.end()
+    return _finish(args, "get", result)

@@ -38,9 +38,10 @@ def retrieve_args(level: Level, row: Row) -> list[str]:
 
 
 def command_lines(node: str, level: Level, row: Row | None, destination: str) -> list[str]:
-    """The find line for the level, then (with a highlighted row) the move and get lines for that row."""
+    """The find line for the level, then (with a highlighted study, series or instance) the move and get lines
+    for that row."""
     lines = [find_command(node, level)]
-    if row is not None:
+    if row is not None and level.retrievable:
         uids = retrieve_args(level, row)
         lines.append(shlex.join(["dicomtui", "move", node, "--dest", destination, *uids]))
         lines.append(shlex.join(["dicomtui", "get", node, *uids]))

@@ -6,6 +6,7 @@ Plain data, no widgets: the screen keeps a stack of `Level`s, one per drill-down
 from __future__ import annotations
 
 import functools
+import re
 import shlex
 from dataclasses import dataclass, field
 
@@ -15,6 +16,8 @@ Row = dict[str, object]
 
 # (keyword or derived name, heading, width; None = what is left)
 COLUMNS = {
+    "PATIENT": [("PatientName", "Patient", None), ("PatientID", "ID", 16), ("PatientBirthDate", "Born", 8),
+                ("PatientSex", "Sex", 3), ("NumberOfPatientRelatedStudies", "Studies", 7)],
     "STUDY": [("PatientName", "Patient", 15), ("PatientID", "ID", 9), ("StudyDate", "Date", 8),
               ("ModalitiesInStudy", "Mod", 4), ("StudyDescription", "Description", 14),
               ("AccessionNumber", "Accession", 9), ("counts", "Ser/Inst", 8)],
@@ -23,9 +26,11 @@ COLUMNS = {
     "IMAGE": [("InstanceNumber", "No", 5), ("SOPClassUID", "SOP class", 28),
               ("SOPInstanceUID", "SOP Instance UID", None)],
 }
-NOUNS = {"STUDY": ("study", "studies"), "SERIES": ("series", "series"), "IMAGE": ("instance", "instances")}
-NEXT = {"STUDY": "SERIES", "SERIES": "IMAGE"}
-UID_KEYS = {"STUDY": "StudyInstanceUID", "SERIES": "SeriesInstanceUID", "IMAGE": "SOPInstanceUID"}
+NOUNS = {"PATIENT": ("patient", "patients"), "STUDY": ("study", "studies"), "SERIES": ("series", "series"),
+         "IMAGE": ("instance", "instances")}
+NEXT = {"PATIENT": "STUDY", "STUDY": "SERIES", "SERIES": "IMAGE"}
+# Asked for besides the engine's default return keys of the level.
+RETURN_KEYS = {"PATIENT": ["NumberOfPatientRelatedStudies"]}
 
 
 def text(value: object) -> str:
@@ -53,6 +58,16 @@ def sop_name(uid: str) -> str:
     return name.removesuffix(" Storage") if name != uid else uid
 
 
+_NUMBER = re.compile(r"^\s*[+-]?\d+(\.\d+)?\s*$")
+
+
+def sort_key(value: str) -> tuple:
+    """Numbers (series and instance numbers, counts) in numeric order, before text; text as it reads."""
+    if _NUMBER.match(value):
+        return (0, float(value), value)
+    return (1, 0.0, value)
+
+
 def cells(level: str, row: Row) -> list[str]:
     return [cell(row, key) for key, _h, _w in COLUMNS[level]]
 
@@ -62,9 +77,17 @@ def count(level: str, n: int) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
+def model(level: str) -> str:
+    """The information model to query a level with: only patient root has a PATIENT level. Below it, study
+    root matches a patient's studies by PatientID and is the model every archive offers."""
+    return "patient" if level == "PATIENT" else "study"
+
+
 def crumb(level: str, row: Row) -> str:
     """How a row is named in the breadcrumb once the user has opened it."""
-    if level == "STUDY":
+    if level == "PATIENT":
+        parts = [text(row.get("PatientName")).split("=")[0] or text(row.get("PatientID"))]
+    elif level == "STUDY":
         parts = [text(row.get("PatientName")).split("=")[0], text(row.get("StudyDate")),
                  text(row.get("StudyDescription"))[:16]]
     else:
@@ -85,19 +108,46 @@ class Level:
     filter: str = ""
     status: str = ""
     failed: bool = False
+    # Worked out once per row, when first needed, so that each keystroke in the filter and each sort only
+    # compares strings: tens of thousands of rows take milliseconds, not seconds.
+    _haystack: list[str] = field(default_factory=list, init=False, repr=False, compare=False)
+    _sort_column: str = field(default="", init=False, repr=False, compare=False)
+    _sort_keys: list[tuple] = field(default_factory=list, init=False, repr=False, compare=False)
 
-    def matches(self, row: Row) -> bool:
-        if not self.filter:
-            return True
-        needle = self.filter.casefold()
-        return any(needle in text(v).casefold() for v in row.values())
+    def add(self, new: list[Row]) -> list[int]:
+        """Take rows that arrived; the ones the filter lets through join `shown`, in sort order. Returns those."""
+        start = len(self.rows)
+        self.rows.extend(new)
+        added = self._matching(range(start, len(self.rows)))
+        self.shown.extend(added)
+        if added and self.sort is not None:
+            self.shown.sort(key=self._keys().__getitem__)  # sorted runs merge in linear time
+        return added
 
     def arrange(self) -> None:
         """Recompute `shown` from the filter and the sort column."""
-        self.shown = [i for i, row in enumerate(self.rows) if self.matches(row)]
+        self.shown = self._matching(range(len(self.rows)))
         if self.sort is not None:
-            key = COLUMNS[self.level][self.sort][0]
-            self.shown.sort(key=lambda i: cell(self.rows[i], key))
+            self.shown.sort(key=self._keys().__getitem__)
+
+    def _matching(self, indices: range) -> list[int]:
+        if not self.filter:
+            return list(indices)
+        needle = self.filter.casefold()
+        haystack = self._haystack
+        for row in self.rows[len(haystack):]:
+            # "\n" between values: a match never spans two attributes (the filter is one line).
+            haystack.append("\n".join(map(text, row.values())).casefold())
+        return [i for i in indices if needle in haystack[i]]
+
+    def _keys(self) -> list[tuple]:
+        """A sort key per row for the sort column."""
+        column = COLUMNS[self.level][self.sort or 0][0]
+        if column != self._sort_column:
+            self._sort_column, self._sort_keys = column, []
+        keys = self._sort_keys
+        keys.extend(sort_key(cell(row, column)) for row in self.rows[len(keys):])
+        return keys
 
     def row_at(self, index: int) -> Row | None:
         if 0 <= index < len(self.shown):
@@ -114,7 +164,16 @@ class Level:
             uids["instance_uid"] = text(row.get("SOPInstanceUID"))
         return uids
 
+    @property
+    def retrievable(self) -> bool:
+        """C-MOVE and C-GET here take a study, series or instance, not a whole patient."""
+        return self.level != "PATIENT"
+
     def child_keys(self, row: Row) -> dict[str, str]:
+        if self.level == "PATIENT":
+            patient_id = text(row.get("PatientID"))
+            # An archive may hold patients without an ID; the name is then the best there is.
+            return {"PatientID": patient_id} if patient_id else {"PatientName": text(row.get("PatientName"))}
         keys = {"StudyInstanceUID": self.keys.get("StudyInstanceUID") or text(row.get("StudyInstanceUID"))}
         if self.level == "SERIES":
             keys["SeriesInstanceUID"] = text(row.get("SeriesInstanceUID"))
@@ -125,7 +184,11 @@ def find_command(node: str, level: Level) -> str:
     args = ["dicomtui", "find", node]
     for key, value in level.keys.items():
         args += ["-k", f"{key}={value}"]
+    for key in RETURN_KEYS.get(level.level, []):
+        args += ["-k", key]
     args += ["--level", level.level.lower()]
+    if model(level.level) != "study":
+        args += ["--model", model(level.level)]
     return shlex.join(args)
 
 

@@ -7,15 +7,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from ... import paths
 from ...config import Node
 from ...engine.loading import import_engine
 from ..query_export import command_lines, export
-from ..query_levels import COLUMNS, NEXT, Level, cells, count, crumb, text
+from ..query_levels import COLUMNS, NEXT, RETURN_KEYS, Level, cells, count, crumb, model, text
 from ..query_runs import Run, find_call
 from ..widgets.query_form import QueryForm
+from ..widgets.result_table import ResultTable, printable
 from .query_retrieve import RetrieveActions
 from .query_saved import SavedQueries
 from .section import SectionScreen
@@ -32,17 +33,18 @@ class RunFinished(Message):
 class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
     SECTION_ID = "query"
     HELP = ("Query an archive with C-FIND: fill in what you know (wildcards * and ?, dates as YYYYMMDD or "
-            "a range 20240101-20240131) and press enter. Enter on a study opens its series, on a series its "
+            "a range 20240101-20240131) and press enter. The list next to the node asks for studies or for "
+            "patients. Enter on a patient opens their studies, on a study its series, on a series its "
             "instances; esc or backspace goes back. m asks the archive to C-MOVE the highlighted row to our "
             "own AE title (the archive must know it), M to another node's AE title; g fetches it with C-GET into "
             "the local archive. / filters the rows, s sorts by the next column, i enlarges the attribute pane, "
             "x saves the shown rows as CSV in the data folder and X as JSON, y copies the same query as a "
             "'dicomtui find' command line plus the 'dicomtui move' line for the highlighted row. S keeps the form "
-            "under a name in the config file, o opens a saved query and runs it. c stops a running query or "
-            "retrieve, f goes back to the form.")
+            "under a name in the config file, o opens a saved query and runs it (d in that list deletes one). "
+            "c stops a running query or retrieve, f goes back to the form.")
     BINDINGS = [
         Binding("ctrl+r", "run_query", "Query", id="query.run", tooltip="Run the query with the form's keys"),
-        Binding("enter", "drill", "Open", id="query.open", tooltip="Open the highlighted study or series"),
+        Binding("enter", "drill", "Open", id="query.open", tooltip="Open the highlighted patient, study or series"),
         Binding("escape,backspace", "back", "Back", id="query.back", tooltip="Back up one level"),
         Binding("m", "move", "Move", id="query.move", tooltip="C-MOVE the highlighted row to our own AE title"),
         Binding("M", "move_to", "Move to…", id="query.move_to", show=False,
@@ -80,7 +82,7 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         yield QueryForm(self._config.node_names(), id="q-form")
         yield Static(id="q-status")
         yield Input(placeholder="filter the rows; esc clears", id="q-filter", compact=True)
-        yield DataTable(id="q-table", cursor_type="row", zebra_stripes=True)
+        yield ResultTable(id="q-table")
         yield Static(id="q-detail")
 
     def on_mount(self) -> None:
@@ -96,8 +98,8 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         return self.app.config_file.config
 
     @property
-    def _table(self) -> DataTable:
-        return self.query_one("#q-table", DataTable)
+    def _table(self) -> ResultTable:
+        return self.query_one("#q-table", ResultTable)
 
     @property
     def _level(self) -> Level | None:
@@ -108,10 +110,7 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
 
     # -- the table --------------------------------------------------------------------------------------
     def _set_columns(self, level: str) -> None:
-        table = self._table
-        table.clear(columns=True)
-        for key, heading, width in COLUMNS[level]:
-            table.add_column(heading, key=key, width=width)
+        self._table.set_columns([(heading, width) for _key, heading, width in COLUMNS[level]])
 
     def _fill_table(self, level: Level) -> None:
         """Show a level from scratch: after drilling, going back, filtering or sorting."""
@@ -123,37 +122,18 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         with self.app.batch_update():
             self._set_columns(level.level)
             level.arrange()
-            self._add_table_rows(level, level.shown)
-            if level.shown:
-                self._table.move_cursor(row=min(level.cursor, len(level.shown) - 1), animate=False)
+            self._table.show_rows(len(level.shown), lambda i: cells(level.level, level.rows[level.shown[i]]),
+                                  cursor=level.cursor)
         self._show_status()
         self._show_detail()
 
-    def _add_table_rows(self, level: Level, indices: list[int]) -> None:
-        """Each row's key is its index in `level.rows`: the table can sort itself and still say which row is which."""
-        table = self._table
-        for i in indices:
-            table.add_row(*cells(level.level, level.rows[i]), key=str(i))
-
-    def _apply_sort(self, level: Level) -> None:
-        """Reorder the table in place (no rows rebuilt), then read the new order back into `level.shown`."""
-        table = self._table
-        if level.sort is not None:
-            table.sort(COLUMNS[level.level][level.sort][0])
-        else:  # back to the order the archive sent them in
-            first = {}
-            for row in reversed(table.ordered_rows):
-                first[tuple(table.get_row(row.key))] = int(row.key.value)
-            table.sort(key=lambda values: first[tuple(values)])
-        level.shown = [int(row.key.value) for row in table.ordered_rows]
-
     def _selected(self) -> dict | None:
         level = self._level
-        if level is None or self._table.row_count == 0:
+        if level is None or not level.shown:
             return None
         return level.row_at(self._table.cursor_row)
 
-    @on(DataTable.RowHighlighted)
+    @on(ResultTable.RowHighlighted)
     def _show_detail(self) -> None:
         detail = self.query_one("#q-detail", Static)
         row = self._selected()
@@ -168,7 +148,7 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
             if out:
                 out.append("  ")
             out.append(f"{key} ", style="dim")
-            out.append(text(value) or "—")
+            out.append(printable(text(value)) or "—")
         detail.update(out)
 
     def _show_status(self) -> None:
@@ -201,7 +181,7 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         if not form.validate_all():
             self.notify("Correct the highlighted field first.", title="Query", severity="warning")
             return
-        self._query(form.node_name or "", "STUDY", form.keys())
+        self._query(form.node_name or "", form.level.upper(), form.keys())
 
     def _query(self, node_name: str, level: str, keys: dict[str, str]) -> None:
         node = self._config.node(node_name)
@@ -228,7 +208,8 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
 
         def call(run: Run):
             keys = import_engine("dicomtui.engine.query_keys")
-            request = keys.QueryRequest(level=level.level, model="study", keys=dict(level.keys))
+            request = keys.QueryRequest(level=level.level, model=model(level.level), keys=dict(level.keys),
+                                        return_keys=list(RETURN_KEYS.get(level.level, [])))
             return find_call(node, calling, request)(run)
 
         return call
@@ -247,21 +228,16 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
             self._show_retrieve_progress()
 
     def _add_rows(self, level: Level, new: list[dict]) -> None:
-        start = len(level.rows)
-        level.rows.extend(new)
-        shown = [start + i for i, row in enumerate(new) if level.matches(row)]
-        level.shown.extend(shown)
+        first = not level.shown
+        shown = level.add(new)
         if level is self._level:
-            first = self._table.row_count == 0
-            self._add_table_rows(level, shown)
-            if level.sort is not None and shown:
-                self._apply_sort(level)
+            if shown:
+                self._table.rows_changed(len(level.shown))
+                self._show_detail()  # sorted, another row may now be under the cursor
             level.status = f"{count(level.level, len(level.rows))} so far…"
             self._show_status()
-            if first and shown:
-                self._show_detail()
-                if self.focused is not None and self.focused.id != "q-filter":
-                    self._table.focus()
+            if first and shown and self.focused is not None and self.focused.id != "q-filter":
+                self._table.focus()
 
     @on(RunFinished)
     def _run_finished(self, message: RunFinished) -> None:
@@ -305,7 +281,7 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
             self._show_status()
 
     # -- drill down and back --------------------------------------------------------------------------
-    @on(DataTable.RowSelected)
+    @on(ResultTable.RowSelected)
     def action_drill(self) -> None:
         level, row = self._level, self._selected()
         if level is None or row is None or level.level not in NEXT:
@@ -365,10 +341,9 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
             return
         columns = len(COLUMNS[level.level])
         level.sort = 0 if level.sort is None else (level.sort + 1 if level.sort + 1 < columns else None)
-        with self.app.batch_update():
-            self._apply_sort(level)
-            if level.shown:
-                self._table.move_cursor(row=0, animate=False)
+        level.arrange()
+        self._table.rows_changed(len(level.shown))
+        self._table.move_cursor(0)
         self._show_status()
         self._show_detail()
 

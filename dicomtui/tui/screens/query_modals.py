@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,16 +14,22 @@ from textual.widgets.option_list import Option
 
 
 class PickScreen(ModalScreen[str | None]):
-    """A titled list; enter picks the highlighted entry (its id), esc gives None."""
+    """A titled list; enter picks the highlighted entry (its id), esc gives None; with `on_delete`, d or delete
+    hands the highlighted id to it (which asks, deletes, and calls `remove_choice`)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="pick.cancel", tooltip="Close without choosing")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="pick.cancel", tooltip="Close without choosing"),
+        Binding("d,delete", "delete", "Delete", id="pick.delete", tooltip="Delete the highlighted entry"),
+    ]
 
-    def __init__(self, title: str, choices: list[tuple[str, str]], hint: str = "") -> None:
+    def __init__(self, title: str, choices: list[tuple[str, str]], hint: str = "",
+                 on_delete: Callable[[PickScreen, str], None] | None = None) -> None:
         """`choices`: (id, text shown)."""
         super().__init__()
         self._title = title
         self._choices = choices
         self._hint = hint
+        self._on_delete = on_delete
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pick", classes="q-modal"):
@@ -37,8 +45,31 @@ class PickScreen(ModalScreen[str | None]):
     def _selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
 
+    @property
+    def highlighted(self) -> str | None:
+        """The id of the highlighted entry."""
+        options = self.query_one(OptionList)
+        if options.highlighted is None:
+            return None
+        return options.get_option_at_index(options.highlighted).id
+
+    def remove_choice(self, ident: str) -> None:
+        """Take an entry off the list; with none left there is nothing to pick, and the list closes."""
+        options = self.query_one(OptionList)
+        options.remove_option(ident)
+        if options.option_count == 0:
+            self.dismiss(None)
+
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    def action_delete(self) -> None:
+        ident = self.highlighted
+        if ident is not None and self._on_delete is not None:
+            self._on_delete(self, ident)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self._on_delete is not None if action == "delete" else True
 
 
 class NameScreen(ModalScreen[str | None]):

@@ -20,7 +20,7 @@ class RetrieveActions:
         self._start_retrieve("move")
 
     def action_move_to(self) -> None:
-        if self._selected() is None:
+        if self._selected() is None or self._patient_level():
             return
         local = self._config.local.ae_title
         titles = [(local, f"{local}  (this machine)")]
@@ -34,9 +34,18 @@ class RetrieveActions:
     def action_get(self) -> None:
         self._start_retrieve("get")
 
+    def _patient_level(self) -> bool:
+        if self._level is None or self._level.retrievable:
+            return False
+        self.notify("Retrieves take a study, series or instance: press enter to list this patient's studies, "
+                    "then retrieve one.", title="Retrieve", severity="warning")
+        return True
+
     def _start_retrieve(self, kind: str, destination: str | None = None) -> None:
         level, row, node = self._level, self._selected(), self._node
         if level is None or row is None or node is None:
+            return
+        if self._patient_level():
             return
         if self._retrieve is not None:
             self.notify("A retrieve is running; press c to stop it first.", title="Retrieve", severity="warning")

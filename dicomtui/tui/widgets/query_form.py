@@ -23,6 +23,8 @@ FIELDS = [
     ("description", "StudyDescription", "Desc", "description"),
 ]
 LABELS = {f: label for f, _k, label, _p in FIELDS}
+PATIENT_FIELDS = ("patient", "pid")  # the rest match studies and do not apply to a patient-level query
+LEVELS = [("studies", "study"), ("patients", "patient")]
 PRESETS = [("any date", "any"), ("today", "today"), ("yesterday", "yesterday"), ("last 7 days", "7d"),
            ("last 30 days", "30d"), ("custom", "custom")]
 
@@ -68,6 +70,8 @@ class QueryForm(Vertical):
         with Horizontal(classes="q-row"):
             yield Label("Node", classes="q-label")
             yield self._node_select()
+            yield Select(LEVELS, value="study", allow_blank=False, id="q-level", compact=True,
+                         tooltip="Query studies, or patients (enter on a patient lists their studies)")
             for field, keyword, label, placeholder in FIELDS[:2]:
                 yield Label(label, classes="q-label")
                 yield self._input(field, keyword, placeholder)
@@ -104,10 +108,19 @@ class QueryForm(Vertical):
         if names:
             select.value = current if current in names else names[0]
 
+    @property
+    def level(self) -> str:
+        """"study" or "patient"."""
+        return str(self.query_one("#q-level", Select).value)
+
+    def _fields(self) -> list[tuple[str, str, str, str]]:
+        """The fields that apply at the chosen level."""
+        return [f for f in FIELDS if self.level == "study" or f[0] in PATIENT_FIELDS]
+
     def keys(self) -> dict[str, str]:
-        """Keyword -> value of the filled fields (as typed, stripped)."""
+        """Keyword -> value of the filled fields that apply (as typed, stripped)."""
         out = {}
-        for field, keyword, _label, _p in FIELDS:
+        for field, keyword, _label, _p in self._fields():
             value = self.query_one(f"#q-{field}", Input).value.strip()
             if value:
                 out[keyword] = value
@@ -117,22 +130,25 @@ class QueryForm(Vertical):
     def preset(self) -> str:
         return str(self.query_one("#q-preset", Select).value)
 
-    def fill(self, node: str, keys: dict[str, str], preset: str | None) -> None:
-        """Show a saved query: its node, its keys in their fields, its date preset (or the date as typed)."""
+    def fill(self, node: str, keys: dict[str, str], preset: str | None, level: str = "study") -> None:
+        """Show a saved query: its node, its level, its keys in their fields, its date preset (or the date as
+        typed). Series and image queries show as study forms: the form has no fields of theirs."""
         names = {n.casefold(): n for n in self._node_names}
         if node.casefold() in names:
             self.query_one("#q-node", Select).value = names[node.casefold()]
+        self.query_one("#q-level", Select).value = "patient" if level == "patient" else "study"
         date = preset_range(preset) if preset else None
         for field, keyword, _label, _p in FIELDS:
             value = date if field == "date" and date is not None else keys.get(keyword, "")
             self.query_one(f"#q-{field}", Input).value = value
         self.query_one("#q-preset", Select).value = preset or ("custom" if keys.get("StudyDate") else "any")
+        self._enable_fields()
 
     def validate_all(self) -> bool:
         """Check every field now; the first error is shown under the form."""
         for field, _keyword, _label, _p in FIELDS:
             widget = self.query_one(f"#q-{field}", Input)
-            result = widget.validate(widget.value)
+            result = widget.validate(widget.value) if not widget.disabled else None
             self._record(field, result)
         self._show_errors()
         return not self._errors
@@ -170,6 +186,19 @@ class QueryForm(Vertical):
         if (event.input.id or "").removeprefix("q-") in LABELS:
             event.stop()
             self.post_message(self.Submitted())
+
+    @on(Select.Changed, "#q-level")
+    def _level(self, event: Select.Changed) -> None:
+        event.stop()
+        self._enable_fields()
+
+    def _enable_fields(self) -> None:
+        study = self.level == "study"
+        for field, _keyword, _label, _p in FIELDS:
+            if field not in PATIENT_FIELDS:
+                self.query_one(f"#q-{field}", Input).disabled = not study
+        self.query_one("#q-preset", Select).disabled = not study
+        self.validate_all()
 
     @on(Select.Changed, "#q-preset")
     def _preset(self, event: Select.Changed) -> None:
