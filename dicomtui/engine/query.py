@@ -12,29 +12,16 @@ import threading
 import time
 from collections.abc import Callable
 
-from pydicom.charset import convert_encodings
-
 from ..config.model import Node
 from .association_failure import AssociationError, unsupported
 from .fast_association import open_fast_association
 from .query_fast import find_fast
-from .query_keys import (
-    LEVELS,
-    MODELS,
-    UNIQUE_KEYS,
-    QueryRequest,
-    build_identifier,
-    columns_for,
-    element_value,
-    parse_key,
-    resolve_attribute,
-    to_row,
-)
+from .query_request import LEVELS, MODELS, UNIQUE_KEYS, QueryRequest, columns_for, parse_key, resolve_attribute
 from .query_result import PENDING, QueryResult, Row, decode_row, finish, take_row
 
-__all__ = [
-    "FIND_MODELS", "LEVELS", "MODELS", "UNIQUE_KEYS", "QueryRequest", "QueryResult", "Row", "build_identifier",
-    "columns_for", "element_value", "find", "find_on", "parse_key", "resolve_attribute", "to_row",
+__all__ = [  # and build_identifier, element_value, to_row: see __getattr__
+    "FIND_MODELS", "LEVELS", "MODELS", "UNIQUE_KEYS", "QueryRequest", "QueryResult", "Row", "columns_for", "find",
+    "find_on", "parse_key", "resolve_attribute",
 ]
 
 # UIDs as text: importing pynetdicom for its constants cost `dicomtui find` a fifth of its start-up.
@@ -42,6 +29,15 @@ Verification = "1.2.840.10008.1.1"
 FIND_MODELS = {"patient": "1.2.840.10008.5.1.4.1.2.1.1",  # Patient Root Q/R Information Model - FIND
                "study": "1.2.840.10008.5.1.4.1.2.2.1"}  # Study Root Q/R Information Model - FIND
 _message_ids = itertools.count(1)
+_DECODING = ("build_identifier", "element_value", "to_row")  # need pydicom: imported when first asked for
+
+
+def __getattr__(name: str):
+    if name in _DECODING:
+        from . import query_keys
+
+        return getattr(query_keys, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def find_on(
@@ -57,6 +53,10 @@ def find_on(
     `charset` decodes responses that do not declare (0008,0005). `on_row(row)` is called from this
     thread for each match as it arrives. Never raises for what the archive answers.
     """
+    from pydicom.charset import convert_encodings
+
+    from .query_keys import build_identifier
+
     result = QueryResult(columns=columns_for(request))
     model = FIND_MODELS[request.model]
     fallback = convert_encodings(charset) if charset else None

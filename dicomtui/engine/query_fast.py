@@ -6,16 +6,13 @@ import threading
 from collections.abc import Callable
 from io import BytesIO
 
-from pydicom.charset import convert_encodings
-from pydicom.filebase import DicomBytesIO
-from pydicom.filereader import read_dataset
-from pydicom.filewriter import write_dataset
-from pydicom.uid import ExplicitVRBigEndian, ImplicitVRLittleEndian
-
 from .fast_association import FastAssociation, PeerAborted
-from .query_keys import QueryRequest, build_identifier, columns_for
+from .query_request import QueryRequest, columns_for, identifier_bytes
 from .query_result import PENDING, QueryResult, decode_row, finish, take_row
 from .wire import commands
+
+IMPLICIT_LITTLE = "1.2.840.10008.1.2"
+EXPLICIT_BIG = "1.2.840.10008.1.2.2"
 
 
 def find_fast(
@@ -32,16 +29,21 @@ def find_fast(
     result = QueryResult(columns=columns_for(request))
     context = next(c for c in assoc.accepted_contexts if c.abstract_syntax == model)
     syntax = context.transfer_syntax[0]
-    implicit, little = syntax == ImplicitVRLittleEndian, syntax != ExplicitVRBigEndian
-    fallback = convert_encodings(charset) if charset else None
+    implicit, little = syntax == IMPLICIT_LITTLE, syntax != EXPLICIT_BIG
     try:
-        identifier = _encode(build_identifier(request), implicit, little)
+        identifier = (identifier_bytes(request, not implicit) if little else None) or _encode(request, implicit,
+                                                                                              little)
     except Exception as exc:  # noqa: BLE001 - a value the key parser let through that pydicom cannot write
         result.failure, result.error = "status", f"the query could not be encoded ({exc}); check the keys' values"
         return result
     stopping = False  # C-CANCEL sent: discard and drain what still comes
     try:
         assoc.send(context.context_id, commands.find_request(message_id, model), identifier)
+        # The archive is searching now: the time to import what reads its answers.
+        from pydicom.charset import convert_encodings
+        from pydicom.filereader import read_dataset
+
+        fallback = convert_encodings(charset) if charset else None
         while True:
             message = assoc.receive()
             code = message.command.status
@@ -77,7 +79,14 @@ def find_fast(
     return result
 
 
-def _encode(ds, implicit: bool, little: bool) -> bytes:
+def _encode(request: QueryRequest, implicit: bool, little: bool) -> bytes:
+    """pydicom's encoding, for what identifier_bytes leaves to it (big endian, sequences, numbers)."""
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset
+
+    from .query_keys import build_identifier
+
+    ds = build_identifier(request)
     buffer = DicomBytesIO()
     buffer.is_implicit_VR, buffer.is_little_endian = implicit, little
     write_dataset(buffer, ds)

@@ -6,10 +6,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pydicom.charset import convert_encodings
-
 from ..dicom.status import describe_status
-from .query_keys import Value, to_row
+from .query_request import Value
 
 PENDING = (0xFF00, 0xFF01)
 CANCELLED = 0xFE00
@@ -38,6 +36,11 @@ class QueryResult:
 
 
 def decode_row(ds, fallback: list[str] | None) -> Row:
+    """A response's identifier (a pydicom Dataset) as a row; `fallback` codecs when it declares no charset."""
+    from pydicom.charset import convert_encodings  # here: find sends its query before importing pydicom
+
+    from .query_keys import to_row
+
     declared = ds.get("SpecificCharacterSet")
     if declared:
         return to_row(ds, convert_encodings(declared))
