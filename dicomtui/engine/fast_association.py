@@ -137,12 +137,17 @@ class FastAssociation:
 
 
 def open_fast_association(node: Node, calling_ae: str, abstract_syntaxes: list[str], *,
-                          timeout: float | None = None) -> FastAssociation:
+                          timeout: float | None = None,
+                          contexts: list[tuple[int, str, list[str]]] | None = None) -> FastAssociation:
     """An established association to `node` proposing each abstract syntax with the uncompressed
-    transfer syntaxes, or AssociationError saying why not (as open_association would)."""
+    transfer syntaxes, or AssociationError saying why not (as open_association would).
+
+    `contexts`, as (odd context ID, abstract syntax, transfer syntaxes), replaces that proposal:
+    a sender proposes each file's own transfer syntax in a context of its own."""
     timeouts = Timeouts.for_node(node, timeout)
     address = resolve(node.host, node.port)
-    proposed = [(2 * number + 1, abstract, UNCOMPRESSED) for number, abstract in enumerate(abstract_syntaxes)]
+    proposed = contexts if contexts is not None else [
+        (2 * number + 1, abstract, UNCOMPRESSED) for number, abstract in enumerate(abstract_syntaxes)]
     try:
         sock = socket.create_connection((address, node.port), timeout=timeouts.connect)
     except ConnectionRefusedError:

@@ -279,6 +279,56 @@ def flood_with_huge_pdu(sock, pdu_type: int, limit_mib: int = 512, seconds: floa
     return sent, "limit"
 
 
+# Instances pydicom ships (uncompressed and compressed); the ones only available by download are skipped.
+SHIPPED = (
+    "CT_small.dcm",
+    "MR_small.dcm",
+    "MR_small_bigendian.dcm",
+    "MR_small_deflate.dcm",
+    "JPEG2000.dcm",
+    "MR_small_jp2klossless.dcm",
+    "MR_small_RLE.dcm",
+    "SC_rgb_rle.dcm",
+    "JPEG-lossy.dcm",
+    "JPEG-LL.dcm",
+    "emri_small_jpeg_ls_lossless.dcm",
+    "MR_small_jpeg_ls_lossless.dcm",
+    "JPEGLSNearLossless_08.dcm",
+    "SC_rgb_jpeg_gdcm.dcm",
+    "SC_rgb_jpeg_dcmtk.dcm",
+)
+
+
+def copy_shipped(names, out: Path, storable) -> list[Path]:
+    """pydicom's test files among `names` for which `storable(ds)` holds, each with its own SOP Instance UID
+    (pydicom reuses a few UIDs across files, e.g. MR_small.dcm and MR_small_RLE.dcm: those get a copy in
+    `out` with a fresh UID; the pixel data and transfer syntax stay as shipped)."""
+    from pydicom import dcmread
+    from pydicom.data import get_testdata_file
+    from pydicom.uid import generate_uid
+
+    chosen: list[Path] = []
+    seen: set[str] = set()
+    for name in names:
+        found = get_testdata_file(name, download=False)
+        if found is None:
+            continue
+        ds = dcmread(found)
+        if not storable(ds):
+            continue
+        path = Path(found)
+        if ds.SOPInstanceUID in seen:
+            fresh = generate_uid(entropy_srcs=["dicomtui-test-shipped", name])
+            ds.SOPInstanceUID = fresh
+            ds.file_meta.MediaStorageSOPInstanceUID = fresh
+            path = out / name
+            ds.save_as(path, enforce_file_format=True)
+            assert dcmread(path).PixelData == dcmread(found).PixelData
+        seen.add(str(ds.SOPInstanceUID))
+        chosen.append(path)
+    return chosen
+
+
 def tree_hwm_kib(pid: int) -> int:
     """The largest peak RSS among a process and its children (serve's workers receive the data)."""
     return max(vm_hwm_kib(p) for p in [pid, *child_pids(pid)])

@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 from pydicom import config as pydicom_config
 from pydicom import dcmread
-from pydicom.data import get_testdata_file
 from pydicom.uid import (
     JPEG2000,
     ExplicitVRLittleEndian,
@@ -53,7 +52,9 @@ from ..cli_runner import run_all
 from .harness import HOST, echo, free_port
 from .receiver_fixtures import (
     RECEIVER_AE,
+    SHIPPED,
     STORESCU_PROPOSE,
+    copy_shipped,
     flood_with_huge_pdu,
     run_storescu,
     tree_hwm_kib,
@@ -64,24 +65,6 @@ pytestmark = pytest.mark.peers
 MiB = 1 << 20
 STORAGE_SOP_CLASSES = {cx.abstract_syntax for cx in AllStoragePresentationContexts}
 
-# Instances pydicom ships (uncompressed and compressed); the ones only available by download are skipped.
-SHIPPED = (
-    "CT_small.dcm",
-    "MR_small.dcm",
-    "MR_small_bigendian.dcm",
-    "MR_small_deflate.dcm",
-    "JPEG2000.dcm",
-    "MR_small_jp2klossless.dcm",
-    "MR_small_RLE.dcm",
-    "SC_rgb_rle.dcm",
-    "JPEG-lossy.dcm",
-    "JPEG-LL.dcm",
-    "emri_small_jpeg_ls_lossless.dcm",
-    "MR_small_jpeg_ls_lossless.dcm",
-    "JPEGLSNearLossless_08.dcm",
-    "SC_rgb_jpeg_gdcm.dcm",
-    "SC_rgb_jpeg_dcmtk.dcm",
-)
 MUST_COVER = {ExplicitVRLittleEndian, RLELossless, JPEG2000, JPEGExtended12Bit, JPEGLosslessSV1, JPEGLSLossless}
 
 
@@ -121,16 +104,9 @@ def shipped_instances(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """pydicom's storable test instances, each with its own SOP Instance UID (pydicom reuses a few UIDs
     across files, e.g. MR_small.dcm and MR_small_RLE.dcm: those get a copy with a fresh UID; the pixel
     data and transfer syntax stay as shipped)."""
-    out = tmp_path_factory.mktemp("shipped")
-    chosen: list[Path] = []
-    seen: set[str] = set()
-    for name in SHIPPED:
-        found = get_testdata_file(name, download=False)
-        if found is None:
-            continue
-        ds = dcmread(found)
+    def storable(ds) -> bool:
         meta = ds.file_meta
-        storable = (
+        return bool(
             meta.get("TransferSyntaxUID") in STORESCU_PROPOSE
             and meta.get("MediaStorageSOPClassUID") == ds.get("SOPClassUID")
             and meta.get("MediaStorageSOPInstanceUID") == ds.get("SOPInstanceUID")
@@ -138,18 +114,8 @@ def shipped_instances(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
             and ds.get("StudyInstanceUID") and ds.get("SeriesInstanceUID")  # JPEGLSNearLossless_08.dcm has none
             and "PixelData" in ds
         )
-        if not storable:
-            continue
-        path = Path(found)
-        if ds.SOPInstanceUID in seen:
-            fresh = generate_uid(entropy_srcs=["dicomtui-test-receiver", name])
-            ds.SOPInstanceUID = fresh
-            ds.file_meta.MediaStorageSOPInstanceUID = fresh
-            path = out / name
-            ds.save_as(path, enforce_file_format=True)
-            assert dcmread(path).PixelData == dcmread(found).PixelData
-        seen.add(str(ds.SOPInstanceUID))
-        chosen.append(path)
+
+    chosen = copy_shipped(SHIPPED, tmp_path_factory.mktemp("shipped"), storable)
     syntaxes = {dcmread(p, stop_before_pixels=True).file_meta.TransferSyntaxUID for p in chosen}
     assert MUST_COVER <= syntaxes, f"pydicom's test files lack {MUST_COVER - syntaxes}"
     return chosen

@@ -111,6 +111,13 @@ def echo_response(message_id: int, sop_class_uid: str) -> bytes:
                               + _us(0x0800, NO_DATA_SET) + _us(0x0900, 0x0000))
 
 
+def store_request(message_id: int, sop_class_uid: str, sop_instance_uid: str, priority: int = 0x0000) -> bytes:
+    """C-STORE-RQ (medium priority by default); the instance's data set follows. Data Set Type
+    0x0000: any value but 0x0101 says a data set follows."""
+    return _with_group_length(_uid(0x0002, sop_class_uid) + _us(0x0100, C_STORE_RQ) + _us(0x0110, message_id)
+                              + _us(0x0700, priority) + _us(0x0800, 0x0000) + _uid(0x1000, sop_instance_uid))
+
+
 def find_request(message_id: int, sop_class_uid: str) -> bytes:
     """C-FIND-RQ at medium priority; the identifier follows as the data set."""
     return _with_group_length(_uid(0x0002, sop_class_uid) + _us(0x0100, C_FIND_RQ) + _us(0x0110, message_id)
