@@ -7,9 +7,10 @@ import subprocess
 import time
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from dicomtui.dicom.synthetic import generate_studies
+from dicomtui.tui.widgets.result_table import ResultTable
 
 from ..peers.harness import dcmtk, free_port
 from .test_nodes_flow import wait_for
@@ -38,7 +39,7 @@ async def test_receiver_screen_shows_what_arrives(make_app, tmp_path):
         while sender.poll() is None:  # the UI keeps running while instances arrive
             await pilot.pause(0.05)
         assert sender.returncode == 0, sender.stderr.read()
-        recent = app.screen.query_one("#rx-recent", DataTable)
+        recent = app.screen.query_one("#rx-recent", ResultTable)
         await wait_for(pilot, lambda: recent.row_count == len(files))
         assert str(recent.get_row_at(0)[5]) == "CT01"
         await wait_for(pilot, lambda: f"{len(files)} instance(s)" in str(status.render()))
