@@ -40,3 +40,8 @@ def default_storage_dir() -> Path:
 def state_db() -> Path:
     """SQLite file for state the app keeps between runs (last echo results, and later jobs)."""
     return data_dir() / "state.sqlite3"
+
+
+def jobs_db() -> Path:
+    """SQLite file of the transfer queue: a file of its own, so its schema evolves apart from state_db's."""
+    return data_dir() / "jobs.sqlite3"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .db import enable_wal
+from .db import enable_wal, migrate
 
 if TYPE_CHECKING:  # pragma: no cover
     from pydicom import Dataset
@@ -289,15 +289,7 @@ def connect(path: Path, *, write: bool = False, fast: bool = False) -> Iterator[
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    if conn.execute("PRAGMA user_version").fetchone()[0] >= len(SCHEMA):
-        return
-    with conn:
-        conn.execute("BEGIN IMMEDIATE")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]  # another thread may have migrated meanwhile
-        for number, script in enumerate(SCHEMA[version:], start=version + 1):
-            for statement in filter(str.strip, script.split(";")):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number}")
+    migrate(conn, SCHEMA, newer_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------------------

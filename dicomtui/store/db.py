@@ -60,14 +60,22 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
+    migrate(conn, MIGRATIONS, newer_ok=True)
+
+
+def migrate(conn: sqlite3.Connection, scripts: list[str] | tuple[str, ...], *, newer_ok: bool) -> None:
+    """Bring the schema to len(scripts) (PRAGMA user_version counts the scripts applied). A newer schema
+    than ours (a downgrade) is used as it is when `newer_ok`, else DatabaseError for the caller to word."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version >= len(MIGRATIONS):
+    if version > len(scripts) and not newer_ok:
+        raise sqlite3.DatabaseError(f"it was written by a newer dicomtui (schema {version})")
+    if version >= len(scripts):
         return
     with conn:
         conn.execute("BEGIN IMMEDIATE")
         # Re-read inside the write lock: another process may have migrated meanwhile.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        for number, script in enumerate(scripts[version:], start=version + 1):
             for statement in filter(str.strip, script.split(";")):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number}")

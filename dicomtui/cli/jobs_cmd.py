@@ -1,0 +1,186 @@
+"""dicomtui jobs list|show|retry|cancel|resume: the transfer queue from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import datetime
+
+from ..store.jobs import CANCELLED, FAILED, FINISHED, NOT_SENT, PENDING, QUEUED, RUNNING, Job, JobStoreError
+from .common import EXIT_FAILED, EXIT_OK, CliError, Context, print_json
+from .send_cmd import format_bytes, job_store, run_job, store_error
+
+CANCEL_WAIT_SECONDS = 10.0  # how long `jobs cancel` waits for the running process to stop the job
+
+
+def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
+    jobs = subparsers.add_parser("jobs", parents=[parent], help="the transfer queue: list, show, retry, cancel, "
+                                 "resume jobs", description="Transfer jobs (sends) kept between runs.")
+    sub = jobs.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
+
+    listing = sub.add_parser("list", parents=[parent], help="every job with its state and counts")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.set_defaults(run=run_list)
+
+    show = sub.add_parser("show", parents=[parent], help="one job, with its failed instances and why")
+    show.add_argument("id", metavar="ID")
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.set_defaults(run=run_show)
+
+    retry = sub.add_parser("retry", parents=[parent], help="send again the instances of a job that were not sent")
+    retry.add_argument("id", metavar="ID")
+    retry.add_argument("--json", action="store_true", help="print one JSON object, as send --json")
+    retry.set_defaults(run=run_retry)
+
+    cancel = sub.add_parser("cancel", parents=[parent], help="cancel a job (a running one stops after its "
+                            "current instances)")
+    cancel.add_argument("id", metavar="ID")
+    cancel.set_defaults(run=run_cancel)
+
+    resume = sub.add_parser("resume", parents=[parent], help="run the jobs a crash or an interruption left "
+                            "unfinished")
+    resume.set_defaults(run=run_resume)
+
+
+def _when(stamp: float | None) -> str | None:
+    return datetime.fromtimestamp(stamp).astimezone().isoformat(timespec="seconds") if stamp else None
+
+
+def job_json(job: Job) -> dict:
+    c = job.counts
+    return {"job": job.id, "kind": job.kind, "target": job.target, "state": job.state, "message": job.message,
+            "created": _when(job.created), "started": _when(job.started), "finished": _when(job.finished),
+            "total": c.total, "sent": c.sent, "failed": c.failed, "pending": c.pending + c.not_sent,
+            "skipped": c.skipped, "bytes": c.bytes}
+
+
+def _get(job_id: str) -> Job:
+    try:
+        return job_store().get(job_id)
+    except JobStoreError as exc:
+        raise store_error(exc) from None
+
+
+def run_list(args: argparse.Namespace, ctx: Context) -> int:
+    try:
+        jobs = job_store().list()
+    except JobStoreError as exc:
+        raise store_error(exc) from None
+    if args.json:
+        print_json([job_json(job) for job in jobs])
+        return EXIT_OK
+    if not jobs:
+        print("No jobs yet. 'dicomtui send TARGET PATH...' queues one.")
+        return EXIT_OK
+    print(f"{'ID':>4}  {'STATE':<9}  {'TARGET':<24}  {'SENT':>11}  {'FAILED':>6}  {'BYTES':>10}  CREATED")
+    for job in jobs:
+        c = job.counts
+        print(f"{job.id:>4}  {job.state:<9}  {job.target[:24]:<24}  {f'{c.sent}/{c.total}':>11}  {c.failed:>6}  "
+              f"{format_bytes(c.bytes):>10}  {_when(job.created)}")
+    return EXIT_OK
+
+
+def run_show(args: argparse.Namespace, ctx: Context) -> int:
+    job = _get(args.id)
+    store = job_store()
+    failed = store.instances(job.id, [FAILED])
+    skipped = store.skipped(job.id)
+    if args.json:
+        print_json(job_json(job) | {
+            "sources": job.sources, "options": job.options,
+            "failed_instances": [{"path": r.path, "sop_instance_uid": r.sop_instance_uid, "status":
+                                  None if r.status is None else f"0x{r.status:04X}", "kind": r.kind,
+                                  "error": r.error, "attempts": r.attempts} for r in failed],
+            "skipped_files": [{"path": s.path, "reason": s.reason} for s in skipped]})
+        return EXIT_OK
+    c = job.counts
+    print(f"job {job.id}: {job.kind} to {job.target} ({job.node.get('ae_title')}@{job.node.get('host')}:"
+          f"{job.node.get('port')}), {job.state}" + (f": {job.message}" if job.message else ""))
+    print(f"  {c.sent} of {c.total} sent, {c.failed} failed, {c.pending + c.not_sent} not sent yet, "
+          f"{c.skipped} skipped, {format_bytes(c.bytes)}")
+    print(f"  created {_when(job.created)}" + (f", finished {_when(job.finished)}" if job.finished else ""))
+    for source in job.sources:
+        print(f"  from {source}")
+    for row in failed:
+        status = f" (status 0x{row.status:04X})" if row.status is not None else ""
+        print(f"failed: {row.path}: {row.error}{status} [{row.attempts} attempt{'s' * (row.attempts != 1)}]")
+    for entry in skipped:
+        print(f"skipped: {entry.path}: {entry.reason}")
+    return EXIT_OK
+
+
+def _node(ctx: Context, job: Job):
+    from ..engine.jobs import node_for_job
+
+    config = ctx.config()
+    return node_for_job(job, config)
+
+
+def run_retry(args: argparse.Namespace, ctx: Context) -> int:
+    from ..engine.jobs import is_running_elsewhere
+
+    job = _get(args.id)
+    store = job_store()
+    try:
+        if job.state == RUNNING and is_running_elsewhere(store, job.id):
+            raise CliError(f"job {job.id} is running in another process; retry it once it has finished",
+                           EXIT_FAILED)
+        if not store.instances(job.id, [FAILED, PENDING, NOT_SENT]) and job.scanned:
+            print(f"job {job.id} has nothing to retry: every instance was sent")
+            return EXIT_OK
+        if job.state != QUEUED:
+            store.set_state(job.id, QUEUED, "")
+        store.reset_unsent(job.id)
+    except JobStoreError as exc:
+        raise store_error(exc) from None
+    return run_job(args, job.id, _node(ctx, job))
+
+
+def run_cancel(args: argparse.Namespace, ctx: Context) -> int:
+    from ..engine.jobs import is_running_elsewhere
+
+    job = _get(args.id)
+    store = job_store()
+    if job.state in FINISHED:
+        raise CliError(f"job {job.id} has already finished ({job.state}); there is nothing to cancel"
+                       if job.state != CANCELLED else f"job {job.id} is already cancelled", EXIT_FAILED)
+    try:
+        if job.state == RUNNING and is_running_elsewhere(store, job.id):
+            store.request_cancel(job.id)  # the process running it notices and stops cleanly
+            deadline = time.monotonic() + CANCEL_WAIT_SECONDS
+            while time.monotonic() < deadline:
+                if store.get(job.id).state != RUNNING:
+                    break
+                time.sleep(0.1)
+            job = store.get(job.id)
+            if job.state == RUNNING:
+                print(f"job {job.id}: cancel requested; the process running it stops after its current instances")
+                return EXIT_OK
+        else:
+            job = store.set_state(job.id, CANCELLED, "cancelled ('dicomtui jobs retry' sends what is left)")
+    except JobStoreError as exc:
+        raise store_error(exc) from None
+    print(f"job {job.id} {job.state}: {job.counts.sent} of {job.counts.total} sent")
+    return EXIT_OK
+
+
+def run_resume(args: argparse.Namespace, ctx: Context) -> int:
+    from ..engine.jobs import resumable
+
+    try:
+        jobs = resumable(job_store())
+    except JobStoreError as exc:
+        raise store_error(exc) from None
+    if not jobs:
+        print("nothing to resume: no job is queued or was left unfinished")
+        return EXIT_OK
+    code = EXIT_OK
+    for job in jobs:
+        print(f"resuming job {job.id}: {job.kind} to {job.target}, {job.counts.sent} of {job.counts.total} "
+              "already sent", flush=True)
+        result = run_job(args, job.id, _node(ctx, job))
+        if result != EXIT_OK:
+            code = result if code == EXIT_OK else code
+        if result not in (EXIT_OK, EXIT_FAILED):  # interrupted: stop here
+            return result
+    return code

@@ -1,0 +1,289 @@
+"""The transfer queue: jobs and one row per instance, kept in SQLite so a job outlives its process.
+
+Every change is committed before the method returns, so whatever a face reports (a job
+started, an instance sent) is already on disk; after a kill -9 the rows say exactly which
+instances were confirmed stored by the peer and which still have to go.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .jobs_db import JobStoreError, connect, open_connection
+
+QUEUED, RUNNING, PAUSED, DONE, FAILED, CANCELLED = "queued", "running", "paused", "done", "failed", "cancelled"
+JOB_STATES = (QUEUED, RUNNING, PAUSED, DONE, FAILED, CANCELLED)
+FINISHED = (DONE, FAILED, CANCELLED)
+# Which state may follow which. running -> running is a resume after a crash (a new process owns it);
+# finished -> queued is `jobs retry`.
+TRANSITIONS = {
+    QUEUED: {RUNNING, CANCELLED},
+    RUNNING: {RUNNING, QUEUED, PAUSED, DONE, FAILED, CANCELLED},
+    PAUSED: {QUEUED, RUNNING, CANCELLED},
+    DONE: {QUEUED},
+    FAILED: {QUEUED, CANCELLED},
+    CANCELLED: {QUEUED},
+}
+
+PENDING, SENT, NOT_SENT = "pending", "sent", "not-sent"  # and FAILED, shared with the job states
+INSTANCE_STATES = (PENDING, SENT, FAILED, NOT_SENT)
+
+
+class NoSuchJob(JobStoreError):
+    pass
+
+
+class JobStateError(JobStoreError):
+    """A transition the job's state does not allow (cancelling a finished job, say)."""
+
+
+@dataclass(frozen=True)
+class JobCounts:
+    total: int = 0
+    pending: int = 0
+    sent: int = 0
+    failed: int = 0
+    not_sent: int = 0
+    skipped: int = 0
+    bytes: int = 0
+
+    @property
+    def unsent(self) -> int:
+        return self.total - self.sent
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    kind: str
+    target: str
+    node: dict
+    calling_ae: str
+    sources: list[str]
+    options: dict
+    state: str
+    scanned: bool
+    cancel_requested: bool
+    message: str
+    created: float
+    started: float | None
+    finished: float | None
+    counts: JobCounts = field(default_factory=JobCounts)
+
+
+@dataclass(frozen=True)
+class JobInstance:
+    path: str
+    sop_instance_uid: str
+    state: str
+    bytes: int = 0
+    status: int | None = None
+    error: str = ""
+    kind: str = ""
+    transient: bool = False
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+_JOB_COLUMNS = ("id, kind, target, node, calling_ae, sources, options, state, scanned, cancel_requested, message, "
+                "created, started, finished")
+_INSTANCE_COLUMNS = "path, sop_instance_uid, state, bytes, status, error, kind, transient, attempts"
+
+
+class JobStore:
+    def __init__(self, path: Path):
+        self.path = path
+
+    # -- jobs ---------------------------------------------------------------------------------------------
+
+    def create(self, kind: str, target: str, node: dict, calling_ae: str, sources: Iterable[str],
+               options: dict) -> Job:
+        with connect(self.path) as conn:
+            cursor = conn.execute(
+                "INSERT INTO jobs (kind, target, node, calling_ae, sources, options, state, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (kind, target, json.dumps(node), calling_ae, json.dumps(list(sources)), json.dumps(options),
+                 QUEUED, time.time()))
+            job_id = cursor.lastrowid
+        return self.get(str(job_id))
+
+    def get(self, job_id: str) -> Job:
+        with connect(self.path) as conn:
+            row = conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (_number(job_id),)).fetchone()
+            if row is None:
+                raise NoSuchJob(f"there is no job {job_id} ('dicomtui jobs list' shows them)")
+            return _job(row, _counts(conn, row[0]))
+
+    def list(self) -> list[Job]:
+        with connect(self.path) as conn:
+            rows = conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY id").fetchall()
+            return [_job(row, _counts(conn, row[0])) for row in rows]
+
+    def set_state(self, job_id: str, state: str, message: str | None = None) -> Job:
+        """Move the job to `state` (checked against TRANSITIONS), stamping started/finished."""
+        if state not in JOB_STATES:
+            raise ValueError(state)
+        now = time.time()
+        with connect(self.path) as conn:
+            conn.execute("BEGIN IMMEDIATE")  # read and write under one lock: two processes may race
+            row = conn.execute("SELECT state FROM jobs WHERE id = ?", (_number(job_id),)).fetchone()
+            if row is None:
+                raise NoSuchJob(f"there is no job {job_id} ('dicomtui jobs list' shows them)")
+            if state not in TRANSITIONS[row[0]]:
+                raise JobStateError(f"job {job_id} is {row[0]}: it cannot become {state}")
+            sets = ["state = ?"]
+            values: list = [state]
+            if message is not None:
+                sets.append("message = ?")
+                values.append(message)
+            if state == RUNNING:
+                sets += ["started = COALESCE(started, ?)", "finished = NULL", "cancel_requested = 0"]
+                values.append(now)
+            elif state in FINISHED:
+                sets.append("finished = ?")
+                values.append(now)
+            elif state == QUEUED:
+                sets += ["finished = NULL"]
+            conn.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*values, _number(job_id)))
+        return self.get(job_id)
+
+    def request_cancel(self, job_id: str) -> None:
+        """Ask the process running the job to stop it (it polls this flag)."""
+        with connect(self.path) as conn:
+            conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (_number(job_id),))
+
+    def cancel_requested(self, job_id: str) -> bool:
+        with connect(self.path) as conn:
+            row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (_number(job_id),)).fetchone()
+        return bool(row and row[0])
+
+    # -- instances ----------------------------------------------------------------------------------------
+
+    def record_scan(self, job_id: str, instances: Iterable[tuple[str, str]],
+                    skipped: Iterable[tuple[str, str]]) -> None:
+        """The scan's findings, in one transaction with the `scanned` flag: a crash leaves all or nothing."""
+        number = _number(job_id)
+        with connect(self.path) as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO job_instances (job_id, seq, path, sop_instance_uid, state) "
+                "VALUES (?, ?, ?, ?, ?)",
+                ((number, seq, path, uid, PENDING) for seq, (path, uid) in enumerate(instances)))
+            conn.executemany("INSERT INTO job_skipped (job_id, path, reason) VALUES (?, ?, ?)",
+                             ((number, path, reason) for path, reason in skipped))
+            conn.execute("UPDATE jobs SET scanned = 1 WHERE id = ?", (number,))
+
+    def instances(self, job_id: str, states: Iterable[str] | None = None) -> list[JobInstance]:
+        query = f"SELECT {_INSTANCE_COLUMNS} FROM job_instances WHERE job_id = ?"
+        values: list = [_number(job_id)]
+        if states is not None:
+            states = list(states)
+            query += f" AND state IN ({', '.join('?' * len(states))})"
+            values += states
+        with connect(self.path) as conn:
+            return [_instance(row) for row in conn.execute(query + " ORDER BY seq", values)]
+
+    def to_send(self, job_id: str, max_attempts: int) -> list[JobInstance]:
+        """What a run still has to send: never sent, or failed for a transient reason with attempts left."""
+        with connect(self.path) as conn:
+            rows = conn.execute(
+                f"SELECT {_INSTANCE_COLUMNS} FROM job_instances WHERE job_id = ? AND "
+                "(state IN (?, ?) OR (state = ? AND transient = 1 AND attempts < ?)) ORDER BY seq",
+                (_number(job_id), PENDING, NOT_SENT, FAILED, max_attempts)).fetchall()
+        return [_instance(row) for row in rows]
+
+    def skipped(self, job_id: str) -> list[SkippedFile]:
+        with connect(self.path) as conn:
+            rows = conn.execute("SELECT path, reason FROM job_skipped WHERE job_id = ? ORDER BY rowid",
+                                (_number(job_id),)).fetchall()
+        return [SkippedFile(*row) for row in rows]
+
+    def reset_unsent(self, job_id: str) -> int:
+        """`jobs retry`: every instance not confirmed sent goes back to pending with fresh attempts."""
+        with connect(self.path) as conn:
+            cursor = conn.execute(
+                "UPDATE job_instances SET state = ?, attempts = 0, transient = 0 WHERE job_id = ? AND state != ?",
+                (PENDING, _number(job_id), SENT))
+            return cursor.rowcount
+
+    def counts(self, job_id: str) -> JobCounts:
+        with connect(self.path) as conn:
+            return _counts(conn, _number(job_id))
+
+    def outcome_writer(self, job_id: str) -> OutcomeWriter:
+        return OutcomeWriter(self.path, _number(job_id))
+
+
+class OutcomeWriter:
+    """One connection kept open for a run's outcomes: an instance a millisecond must not pay for opening
+    and migrating the database each time. Each outcome is its own committed transaction."""
+
+    def __init__(self, path: Path, job_number: int):
+        self._conn = open_connection(path)
+        self._job = job_number
+        self._lock = threading.Lock()
+
+    def record(self, path: str, state: str, *, bytes: int = 0, status: int | None = None, error: str = "",
+               kind: str = "", transient: bool = False, counts_as_attempt: bool = True) -> None:
+        with self._lock:
+            try:
+                with self._conn:
+                    self._conn.execute(
+                        "UPDATE job_instances SET state = ?, bytes = ?, status = ?, error = ?, kind = ?, "
+                        "transient = ?, attempts = attempts + ?, updated = ? WHERE job_id = ? AND path = ?",
+                        (state, bytes, status, error, kind, int(transient), int(counts_as_attempt), time.time(),
+                         self._job, path))
+            except sqlite3.Error as exc:
+                raise JobStoreError(f"cannot record an outcome in the job database: {exc}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> OutcomeWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _number(job_id: str | int) -> int:
+    try:
+        return int(str(job_id).strip())
+    except ValueError:
+        raise NoSuchJob(f"{job_id!r} is not a job id: job ids are numbers ('dicomtui jobs list' shows them)") from None
+
+
+def _counts(conn: sqlite3.Connection, number: int) -> JobCounts:
+    by_state = dict.fromkeys(INSTANCE_STATES, 0)
+    total_bytes = 0
+    for state, count, size in conn.execute(
+            "SELECT state, COUNT(*), SUM(bytes) FROM job_instances WHERE job_id = ? GROUP BY state", (number,)):
+        by_state[state] = count
+        if state == SENT:
+            total_bytes = size or 0
+    skipped = conn.execute("SELECT COUNT(*) FROM job_skipped WHERE job_id = ?", (number,)).fetchone()[0]
+    return JobCounts(sum(by_state.values()), by_state[PENDING], by_state[SENT], by_state[FAILED],
+                     by_state[NOT_SENT], skipped, total_bytes)
+
+
+def _job(row, counts: JobCounts) -> Job:
+    (number, kind, target, node, calling_ae, sources, options, state, scanned, cancel_requested, message,
+     created, started, finished) = row
+    return Job(str(number), kind, target, json.loads(node), calling_ae, json.loads(sources), json.loads(options),
+               state, bool(scanned), bool(cancel_requested), message, created, started, finished, counts)
+
+
+def _instance(row) -> JobInstance:
+    path, uid, state, size, status, error, kind, transient, attempts = row
+    return JobInstance(path, uid, state, size, status, error, kind, bool(transient), attempts)
