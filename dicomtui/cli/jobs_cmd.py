@@ -1,4 +1,9 @@
-"""dicomtui jobs list|show|retry|cancel|resume: the transfer queue from the command line."""
+"""dicomtui jobs list|show|retry|cancel|resume: the transfer queue from the command line.
+
+Send jobs and retrieve (move, get) jobs share the queue; where they differ (a retrieve has
+sub-operation counts instead of instance rows, and is retried as a whole request) the
+retrieve_* helpers below take over.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import argparse
 import time
 from datetime import datetime
 
-from ..store.jobs import CANCELLED, FAILED, FINISHED, NOT_SENT, PENDING, QUEUED, RUNNING, Job, JobStoreError
+from ..store.jobs import CANCELLED, DONE, FAILED, FINISHED, NOT_SENT, PENDING, QUEUED, RUNNING, Job, JobStoreError
 from .common import EXIT_FAILED, EXIT_OK, CliError, Context, print_json
 from .send_cmd import format_bytes, job_store, run_job, store_error
 
@@ -15,7 +20,7 @@ CANCEL_WAIT_SECONDS = 10.0  # how long `jobs cancel` waits for the running proce
 
 def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
     jobs = subparsers.add_parser("jobs", parents=[parent], help="the transfer queue: list, show, retry, cancel, "
-                                 "resume jobs", description="Transfer jobs (sends) kept between runs.")
+                                 "resume jobs", description="Transfer jobs (send, move, get) kept between runs.")
     sub = jobs.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
 
     listing = sub.add_parser("list", parents=[parent], help="every job with its state and counts")
@@ -27,9 +32,10 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
     show.add_argument("--json", action="store_true", help="print one JSON object")
     show.set_defaults(run=run_show)
 
-    retry = sub.add_parser("retry", parents=[parent], help="send again the instances of a job that were not sent")
+    retry = sub.add_parser("retry", parents=[parent], help="send again the instances of a job that were not sent "
+                           "(a move or get runs its whole request again)")
     retry.add_argument("id", metavar="ID")
-    retry.add_argument("--json", action="store_true", help="print one JSON object, as send --json")
+    retry.add_argument("--json", action="store_true", help="print one JSON object, as send (or move/get) --json")
     retry.set_defaults(run=run_retry)
 
     cancel = sub.add_parser("cancel", parents=[parent], help="cancel a job (a running one stops after its "
@@ -51,7 +57,17 @@ def job_json(job: Job) -> dict:
     return {"job": job.id, "kind": job.kind, "target": job.target, "state": job.state, "message": job.message,
             "created": _when(job.created), "started": _when(job.started), "finished": _when(job.finished),
             "total": c.total, "sent": c.sent, "failed": c.failed, "pending": c.pending + c.not_sent,
-            "skipped": c.skipped, "bytes": c.bytes}
+            "skipped": c.skipped, "bytes": c.bytes} | _retrieve_json(job)
+
+
+def _retrieve_json(job: Job) -> dict:
+    """A move or get job's own fields; nothing for a send."""
+    r = job.retrieve
+    if r is None:
+        return {}
+    return {"destination": r.destination or None, "completed": r.completed, "warning": r.warning,
+            "remaining": r.remaining, "failed_uids": list(r.failed_uids),
+            "status": None if r.status is None else f"0x{r.status:04X}"}
 
 
 def _get(job_id: str) -> Job:
@@ -75,13 +91,17 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
     print(f"{'ID':>4}  {'STATE':<9}  {'TARGET':<24}  {'SENT':>11}  {'FAILED':>6}  {'BYTES':>10}  CREATED")
     for job in jobs:
         c = job.counts
+        # A retrieve's byte count is not known (the archive reports instances): its kind goes there instead.
+        size = format_bytes(c.bytes) if job.retrieve is None else job.kind
         print(f"{job.id:>4}  {job.state:<9}  {job.target[:24]:<24}  {f'{c.sent}/{c.total}':>11}  {c.failed:>6}  "
-              f"{format_bytes(c.bytes):>10}  {_when(job.created)}")
+              f"{size:>10}  {_when(job.created)}")
     return EXIT_OK
 
 
 def run_show(args: argparse.Namespace, ctx: Context) -> int:
     job = _get(args.id)
+    if job.retrieve is not None:
+        return _show_retrieve(args, job)
     store = job_store()
     failed = store.instances(job.id, [FAILED])
     skipped = store.skipped(job.id)
@@ -109,6 +129,27 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def _show_retrieve(args: argparse.Namespace, job: Job) -> int:
+    r = job.retrieve
+    assert r is not None
+    if args.json:
+        print_json(job_json(job) | {"request": r.request, "options": job.options, "failure": r.failure or None})
+        return EXIT_OK
+    where = f" to {r.destination}" if r.destination else " into the local archive"
+    print(f"job {job.id}: {job.kind} from {job.target} ({job.node.get('ae_title')}@{job.node.get('host')}:"
+          f"{job.node.get('port')}){where}, {job.state}" + (f": {job.message}" if job.message else ""))
+    uids = ", ".join(f"{name} {r.request[key]}" for key, name in (("study_uid", "study"), ("series_uid", "series"),
+                                                                   ("instance_uid", "instance")) if r.request.get(key))
+    print(f"  {r.request.get('level', '').lower() or 'study'} level: {uids}")
+    remaining = "" if r.remaining is None else f", {r.remaining} remaining"
+    status = "" if r.status is None else f", final status 0x{r.status:04X}"
+    print(f"  {r.completed} completed, {r.failed} failed, {r.warning} warning{remaining}{status}")
+    print(f"  created {_when(job.created)}" + (f", finished {_when(job.finished)}" if job.finished else ""))
+    for uid in r.failed_uids:
+        print(f"failed: {uid}")
+    return EXIT_OK
+
+
 def _node(ctx: Context, job: Job):
     from ..engine.jobs import node_for_job
 
@@ -121,6 +162,8 @@ def run_retry(args: argparse.Namespace, ctx: Context) -> int:
 
     job = _get(args.id)
     store = job_store()
+    if job.retrieve is not None:
+        return _retry_retrieve(args, ctx, job)
     try:
         if job.state == RUNNING and is_running_elsewhere(store, job.id):
             raise CliError(f"job {job.id} is running in another process; retry it once it has finished",
@@ -134,6 +177,32 @@ def run_retry(args: argparse.Namespace, ctx: Context) -> int:
     except JobStoreError as exc:
         raise store_error(exc) from None
     return run_job(args, job.id, _node(ctx, job))
+
+
+def _retry_retrieve(args: argparse.Namespace, ctx: Context, job: Job) -> int:
+    """A retrieve is retried whole: the archive chooses its instances, so there is no 'only what failed'."""
+    from ..engine.jobs import is_running_elsewhere
+
+    store = job_store()
+    try:
+        if job.state == RUNNING and is_running_elsewhere(store, job.id):
+            raise CliError(f"job {job.id} is running in another process; retry it once it has finished",
+                           EXIT_FAILED)
+        if job.state == DONE:
+            print(f"job {job.id} has nothing to retry: the {job.kind} completed")
+            return EXIT_OK
+        if job.state != QUEUED:
+            store.set_state(job.id, QUEUED, "")
+    except JobStoreError as exc:
+        raise store_error(exc) from None
+    return _run_retrieve(args, ctx, job)
+
+
+def _run_retrieve(args: argparse.Namespace, ctx: Context, job: Job) -> int:
+    from .retrieve_cmd import run_retrieve
+
+    label = f"C-MOVE to {job.retrieve.destination}" if job.kind == "move" else "C-GET"
+    return run_retrieve(args, job.id, _node(ctx, job), job.kind, label)
 
 
 def run_cancel(args: argparse.Namespace, ctx: Context) -> int:
@@ -157,10 +226,15 @@ def run_cancel(args: argparse.Namespace, ctx: Context) -> int:
                 print(f"job {job.id}: cancel requested; the process running it stops after its current instances")
                 return EXIT_OK
         else:
-            job = store.set_state(job.id, CANCELLED, "cancelled ('dicomtui jobs retry' sends what is left)")
+            again = "runs it again" if job.retrieve is not None else "sends what is left"
+            job = store.set_state(job.id, CANCELLED, f"cancelled ('dicomtui jobs retry' {again})")
     except JobStoreError as exc:
         raise store_error(exc) from None
-    print(f"job {job.id} {job.state}: {job.counts.sent} of {job.counts.total} sent")
+    if job.retrieve is not None:
+        r = job.retrieve
+        print(f"job {job.id} {job.state}: {r.completed} completed, {r.failed} failed before it stopped")
+    else:
+        print(f"job {job.id} {job.state}: {job.counts.sent} of {job.counts.total} sent")
     return EXIT_OK
 
 
@@ -176,9 +250,13 @@ def run_resume(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     code = EXIT_OK
     for job in jobs:
-        print(f"resuming job {job.id}: {job.kind} to {job.target}, {job.counts.sent} of {job.counts.total} "
-              "already sent", flush=True)
-        result = run_job(args, job.id, _node(ctx, job))
+        if job.retrieve is not None:
+            print(f"resuming job {job.id}: {job.kind} from {job.target}, the whole request again", flush=True)
+            result = _run_retrieve(args, ctx, job)
+        else:
+            print(f"resuming job {job.id}: {job.kind} to {job.target}, {job.counts.sent} of {job.counts.total} "
+                  "already sent", flush=True)
+            result = run_job(args, job.id, _node(ctx, job))
         if result != EXIT_OK:
             code = result if code == EXIT_OK else code
         if result not in (EXIT_OK, EXIT_FAILED):  # interrupted: stop here

@@ -1,5 +1,11 @@
 """dicomtui move TARGET --dest AE [--study UID] [--series UID] [--instance UID] [--json]
-dicomtui get TARGET [--study UID] [--series UID] [--instance UID] [--json]"""
+dicomtui get TARGET [--study UID] [--series UID] [--instance UID] [--json]
+
+Each is a job in the transfer queue (dicomtui/store/jobs.py), updated as the archive reports
+progress: `dicomtui jobs list/show` show it, `jobs cancel` stops it (C-CANCEL) from another
+terminal, `jobs retry` runs a failed one again. The output and exit codes are those of the
+retrieve itself, whatever the job store says.
+"""
 
 from __future__ import annotations
 
@@ -113,7 +119,7 @@ def _columns() -> int:
 
 
 def _finish(args: argparse.Namespace, verb: str, result) -> int:
-    if args.json:
+    if getattr(args, "json", False):  # `jobs resume` has no --json
         print_json(result.as_json())
     elif result.status is not None or result.completed:
         print(f"{verb}: {result.completed} completed, {result.failed} failed, {result.warning} warning"
@@ -129,7 +135,7 @@ def _finish(args: argparse.Namespace, verb: str, result) -> int:
 
 
 def run_move(args: argparse.Namespace, ctx: Context) -> int:
-    from ..engine.retrieve import move
+    from ..engine.jobs.retrieve_job import queue_retrieve
 
     try:
         destination = check_ae_title(args.dest)
@@ -137,18 +143,13 @@ def run_move(args: argparse.Namespace, ctx: Context) -> int:
         raise CliError(f"--dest: {exc}") from None
     request = _request(args)
     config, node = ctx.target(args.target)
-    bar = _Bar(f"C-MOVE to {destination}", sys.stderr.isatty() and not args.json)
-    try:
-        result = run_interruptible(
-            lambda cancel: move(node, config.local.ae_title, request, destination, cancel=cancel, on_progress=bar,
-                                local_port=config.local.port))
-    finally:  # also on Ctrl-C, before "interrupted" is printed
-        bar.end()
-    return _finish(args, "move", result)
+    job = _queue(lambda store: queue_retrieve(store, "move", args.target, node, config.local.ae_title, request,
+                                              destination=destination, local_port=config.local.port))
+    return run_retrieve(args, job.id, node, "move", f"C-MOVE to {destination}")
 
 
 def run_get(args: argparse.Namespace, ctx: Context) -> int:
-    from ..engine.retrieve_get import get
+    from ..engine.jobs.retrieve_job import queue_retrieve
 
     request = _request(args)
     config, node = ctx.target(args.target)
@@ -157,11 +158,37 @@ def run_get(args: argparse.Namespace, ctx: Context) -> int:
         storage.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CliError(f"cannot use the storage folder {storage}: {exc.strerror}") from None
-    bar = _Bar("C-GET", sys.stderr.isatty() and not args.json)
+    job = _queue(lambda store: queue_retrieve(store, "get", args.target, node, config.local.ae_title, request,
+                                              storage=storage, duplicates=config.receiver.duplicates,
+                                              fsync=config.receiver.fsync))
+    return run_retrieve(args, job.id, node, "get", "C-GET")
+
+
+def _queue(create):
+    from ..store.jobs import JobStore, JobStoreError
+
     try:
-        result = run_interruptible(
-            lambda cancel: get(node, config.local.ae_title, request, storage, cancel=cancel, on_progress=bar,
-                               duplicates=config.receiver.duplicates, fsync=config.receiver.fsync))
+        return create(JobStore(paths.jobs_db()))
+    except JobStoreError as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+
+
+def run_retrieve(args: argparse.Namespace, job_id: str, node, verb: str, label: str) -> int:
+    """Run a queued move or get job here with a progress bar and report it as `move`/`get` do
+    (also for `jobs retry` and `jobs resume`)."""
+    from ..engine.jobs import JobBusy
+    from ..engine.jobs.retrieve_job import run_retrieve_job
+    from ..store.jobs import JobStore, JobStoreError
+
+    # The bar reads as before jobs existed (scripts and tests watch it); `jobs list` shows the job's id.
+    bar = _Bar(label, sys.stderr.isatty() and not getattr(args, "json", False))
+    try:
+        report = run_interruptible(lambda cancel: run_retrieve_job(JobStore(paths.jobs_db()), job_id, node,
+                                                                   on_progress=bar, cancel=cancel))
+    except JobBusy as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    except JobStoreError as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
     finally:  # also on Ctrl-C, before "interrupted" is printed
         bar.end()
-    return _finish(args, "get", result)
+    return _finish(args, verb, report.result)

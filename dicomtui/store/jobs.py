@@ -75,6 +75,22 @@ class Job:
     started: float | None
     finished: float | None
     counts: JobCounts = field(default_factory=JobCounts)
+    retrieve: RetrieveState | None = None  # move and get jobs only
+
+
+@dataclass(frozen=True)
+class RetrieveState:
+    """A move or get job's request and the sub-operation counts the archive reported so far."""
+
+    destination: str  # the C-MOVE destination AE title; "" for a C-GET
+    request: dict  # RetrieveRequest's fields
+    remaining: int | None = None
+    completed: int = 0
+    failed: int = 0
+    warning: int = 0
+    failed_uids: list[str] = field(default_factory=list)
+    status: int | None = None  # the final status, once one came
+    failure: str = ""  # RetrieveResult.failure, "" when none
 
 
 @dataclass(frozen=True)
@@ -98,6 +114,7 @@ class SkippedFile:
 
 _JOB_COLUMNS = ("id, kind, target, node, calling_ae, sources, options, state, scanned, cancel_requested, message, "
                 "created, started, finished")
+_RETRIEVE_COLUMNS = "destination, request, remaining, completed, failed, warning, failed_uids, status, failure"
 _INSTANCE_COLUMNS = "path, sop_instance_uid, state, bytes, status, error, kind, transient, attempts"
 
 
@@ -118,17 +135,42 @@ class JobStore:
             job_id = cursor.lastrowid
         return self.get(str(job_id))
 
+    def create_retrieve(self, kind: str, target: str, node: dict, calling_ae: str, destination: str,
+                        request: dict, options: dict) -> Job:
+        """A move or get job and its counts row, in one transaction: never a job without its request."""
+        uids = [request[key] for key in ("study_uid", "series_uid", "instance_uid") if request.get(key)]
+        with connect(self.path) as conn:
+            cursor = conn.execute(
+                "INSERT INTO jobs (kind, target, node, calling_ae, sources, options, state, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (kind, target, json.dumps(node), calling_ae, json.dumps(uids), json.dumps(options), QUEUED,
+                 time.time()))
+            job_id = cursor.lastrowid
+            conn.execute("INSERT INTO job_retrieves (job_id, destination, request) VALUES (?, ?, ?)",
+                         (job_id, destination, json.dumps(request)))
+        return self.get(str(job_id))
+
+    def reset_retrieve(self, job_id: str) -> None:
+        """`jobs retry` of a move or get: the whole request runs again, so its counts start from zero."""
+        with connect(self.path) as conn:
+            conn.execute("UPDATE job_retrieves SET remaining = NULL, completed = 0, failed = 0, warning = 0, "
+                         "failed_uids = '[]', status = NULL, failure = '', updated = ? WHERE job_id = ?",
+                         (time.time(), _number(job_id)))
+
+    def retrieve_writer(self, job_id: str) -> RetrieveWriter:
+        return RetrieveWriter(self.path, _number(job_id))
+
     def get(self, job_id: str) -> Job:
         with connect(self.path) as conn:
             row = conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (_number(job_id),)).fetchone()
             if row is None:
                 raise NoSuchJob(f"there is no job {job_id} ('dicomtui jobs list' shows them)")
-            return _job(row, _counts(conn, row[0]))
+            return _job(row, _counts(conn, row[0]), _retrieve(conn, row[0]))
 
     def list(self) -> list[Job]:
         with connect(self.path) as conn:
             rows = conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs ORDER BY id").fetchall()
-            return [_job(row, _counts(conn, row[0])) for row in rows]
+            return [_job(row, _counts(conn, row[0]), _retrieve(conn, row[0])) for row in rows]
 
     def set_state(self, job_id: str, state: str, message: str | None = None) -> Job:
         """Move the job to `state` (checked against TRANSITIONS), stamping started/finished."""
@@ -257,6 +299,45 @@ class OutcomeWriter:
         self.close()
 
 
+class RetrieveWriter:
+    """One connection kept open while a move or get runs: each pending response's counts are committed
+    before the face hears of them, without opening the database per response."""
+
+    def __init__(self, path: Path, job_number: int):
+        self._conn = open_connection(path)
+        self._job = job_number
+        self._lock = threading.Lock()  # progress may come from the retrieve thread and the result from ours
+
+    def progress(self, remaining: int | None, completed: int, failed: int, warning: int) -> None:
+        self._write("remaining = ?, completed = ?, failed = ?, warning = ?", (remaining, completed, failed, warning))
+
+    def result(self, *, status: int | None, completed: int, failed: int, warning: int, failed_uids: list[str],
+               failure: str) -> None:
+        remaining = 0 if failure == "" else None  # a retrieve that ended well has nothing left
+        self._write("remaining = COALESCE(?, remaining), completed = ?, failed = ?, warning = ?, failed_uids = ?, "
+                    "status = ?, failure = ?",
+                    (remaining, completed, failed, warning, json.dumps(failed_uids), status, failure))
+
+    def _write(self, sets: str, values: tuple) -> None:
+        with self._lock:
+            try:
+                with self._conn:
+                    self._conn.execute(f"UPDATE job_retrieves SET {sets}, updated = ? WHERE job_id = ?",
+                                       (*values, time.time(), self._job))
+            except sqlite3.Error as exc:
+                raise JobStoreError(f"cannot record a retrieve's progress in the job database: {exc}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> RetrieveWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def _number(job_id: str | int) -> int:
     try:
         return int(str(job_id).strip())
@@ -277,11 +358,26 @@ def _counts(conn: sqlite3.Connection, number: int) -> JobCounts:
                      by_state[NOT_SENT], skipped, total_bytes)
 
 
-def _job(row, counts: JobCounts) -> Job:
+def _retrieve(conn: sqlite3.Connection, number: int) -> RetrieveState | None:
+    row = conn.execute(f"SELECT {_RETRIEVE_COLUMNS} FROM job_retrieves WHERE job_id = ?", (number,)).fetchone()
+    if row is None:
+        return None
+    destination, request, remaining, completed, failed, warning, failed_uids, status, failure = row
+    return RetrieveState(destination, json.loads(request), remaining, completed, failed, warning,
+                         json.loads(failed_uids), status, failure)
+
+
+def _job(row, counts: JobCounts, retrieve: RetrieveState | None = None) -> Job:
     (number, kind, target, node, calling_ae, sources, options, state, scanned, cancel_requested, message,
      created, started, finished) = row
+    if retrieve is not None:
+        # A retrieve has no instance rows: its counts are the archive's sub-operation counts, so that a
+        # face showing every job alike (sent/failed/total) shows a move or get sensibly too.
+        moved = retrieve.completed + retrieve.warning
+        remaining = retrieve.remaining or 0
+        counts = JobCounts(moved + retrieve.failed + remaining, remaining, moved, retrieve.failed)
     return Job(str(number), kind, target, json.loads(node), calling_ae, json.loads(sources), json.loads(options),
-               state, bool(scanned), bool(cancel_requested), message, created, started, finished, counts)
+               state, bool(scanned), bool(cancel_requested), message, created, started, finished, counts, retrieve)
 
 
 def _instance(row) -> JobInstance:

@@ -19,7 +19,7 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE jobs (
         id        INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, so an old id never names a new job
-        kind      TEXT NOT NULL,        -- "send"
+        kind      TEXT NOT NULL,        -- "send", "move", "get"
         target    TEXT NOT NULL,        -- what the user typed: a node name or AE@HOST:PORT
         node      TEXT NOT NULL,        -- JSON: the node's settings when queued (used if the name is gone)
         calling_ae TEXT NOT NULL,
@@ -55,6 +55,23 @@ MIGRATIONS: list[str] = [
         reason    TEXT NOT NULL
     );
     CREATE INDEX job_skipped_job ON job_skipped (job_id);
+    """,
+    # 2: move and get jobs. A retrieve has no files: the archive reports sub-operation counts,
+    # so one row per job holds them (send jobs simply have none).
+    """
+    CREATE TABLE job_retrieves (
+        job_id      INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+        destination TEXT NOT NULL DEFAULT '',  -- the C-MOVE destination AE title, '' for a C-GET
+        request     TEXT NOT NULL,             -- JSON: the fields of the RetrieveRequest
+        remaining   INTEGER,                   -- NULL when the archive does not say
+        completed   INTEGER NOT NULL DEFAULT 0,
+        failed      INTEGER NOT NULL DEFAULT 0,
+        warning     INTEGER NOT NULL DEFAULT 0,
+        failed_uids TEXT NOT NULL DEFAULT '[]',  -- JSON list of SOP Instance UIDs
+        status      INTEGER,                   -- the final C-MOVE/C-GET status, when one came
+        failure     TEXT NOT NULL DEFAULT '',  -- RetrieveResult.failure: why it failed, as a kind
+        updated     REAL
+    );
     """,
 ]
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,27 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-STORESCP = "/usr/bin/storescp"
-STORESCU = "/usr/bin/storescu"  # by path: pynetdicom installs a 'storescu' of its own
-ENV = {**os.environ, "TCP_NODELAY": "1"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_port(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"receiver exited with {process.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError("receiver did not start")
+from bench_processes import ENV, STORESCP, STORESCU, free_port, stop, wait_port  # noqa: E402 - next to this script
 
 
 def start(kind: str, folder: Path, port: int, tmp: Path) -> subprocess.Popen:
@@ -59,13 +38,6 @@ def start(kind: str, folder: Path, port: int, tmp: Path) -> subprocess.Popen:
     return process
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def send(port: int, groups: list[list[Path]], nodelay: bool = True) -> float:

@@ -1,0 +1,152 @@
+"""Move and get jobs: a C-MOVE or C-GET recorded in the transfer queue while it runs.
+
+    job = queue_retrieve(store, "move", "pacs", node, "DICOMTUI", request, destination="WS1")
+    report = run_retrieve_job(store, job.id, node, on_progress=print, cancel=event)
+
+Unlike a send, a retrieve is one request whose instances the archive picks: there is no
+instance row to skip on a second run, so a retry or resume runs the whole request again (a
+destination that keeps the newest copy, as our receiver does, ends up with each instance once).
+Each pending response's counts are committed before `on_progress` hears of them. `jobs cancel`
+from another process sets the store's cancel flag; the run notices and the engine sends C-CANCEL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...config.model import Node
+from ...store.jobs import CANCELLED, DONE, FAILED, FINISHED, PAUSED, QUEUED, RUNNING, Job, JobStore
+from ..retrieve import RetrieveProgress, RetrieveRequest, RetrieveResult
+from .lock import JobLock
+from .send_job import CANCEL_POLL_SECONDS, JobBusy, locks_folder, node_to_dict
+
+RETRIEVE_KINDS = ("move", "get")
+
+
+@dataclass(frozen=True)
+class RetrieveJobReport:
+    job: Job
+    result: RetrieveResult
+    seconds: float
+    interrupted: bool = False  # stopped by the caller's cancel (Ctrl-C), not by `jobs cancel`: resumable
+
+
+def queue_retrieve(store: JobStore, kind: str, target: str, node: Node, calling_ae: str, request: RetrieveRequest,
+                   *, destination: str = "", storage: Path | None = None, duplicates: str = "keep-newest",
+                   fsync: bool = True, local_port: int | None = None) -> Job:
+    """Record a move (`destination` needed) or get (`storage` needed) job, queued."""
+    if kind not in RETRIEVE_KINDS:
+        raise ValueError(kind)
+    # What a retry in another process needs to run the same request the same way.
+    options = {"storage": None if storage is None else str(storage), "duplicates": duplicates, "fsync": fsync,
+               "local_port": local_port}
+    return store.create_retrieve(kind, target, node_to_dict(node), calling_ae, destination,
+                                 dataclasses.asdict(request), options)
+
+
+def request_of(job: Job) -> RetrieveRequest:
+    assert job.retrieve is not None
+    return RetrieveRequest(**job.retrieve.request)
+
+
+def run_retrieve_job(store: JobStore, job_id: str, node: Node, *,
+                     on_progress: Callable[[RetrieveProgress], None] | None = None,
+                     cancel: threading.Event | None = None, receiver=None) -> RetrieveJobReport:
+    """Run a queued (or abandoned) move or get job to its end; raises JobBusy if another process runs it.
+    `receiver`: our running receiver when the move's destination is this machine (see engine.retrieve.move)."""
+    lock = JobLock(locks_folder(store), job_id)
+    if not lock.acquire():
+        raise JobBusy(f"job {job_id} is running in another process")
+    try:
+        return _Run(store, job_id, node, on_progress, cancel or threading.Event(), receiver).run()
+    finally:
+        lock.release()
+
+
+class _Run:
+    def __init__(self, store: JobStore, job_id: str, node: Node, on_progress, cancel: threading.Event, receiver):
+        self.store, self.job_id, self.node = store, job_id, node
+        self.on_progress, self.cancel, self.receiver = on_progress, cancel, receiver
+        self.cancelled_by_user = threading.Event()
+        self._stop_watching = threading.Event()
+        self.started = time.monotonic()
+
+    def run(self) -> RetrieveJobReport:
+        job = self.store.get(self.job_id)
+        if job.retrieve is None:
+            raise ValueError(f"job {self.job_id} is a {job.kind} job, not a move or get")
+        if job.state in FINISHED or job.state == PAUSED:
+            return RetrieveJobReport(job, _result_of(job), 0.0)
+        self.store.reset_retrieve(self.job_id)  # a resumed or retried retrieve runs the whole request again
+        self.store.set_state(self.job_id, RUNNING, "")
+        watcher = threading.Thread(target=self._watch_cancel, name=f"job-{self.job_id}-cancel", daemon=True)
+        watcher.start()
+        try:
+            with self.store.retrieve_writer(self.job_id) as writer:
+                def progress(p: RetrieveProgress) -> None:
+                    writer.progress(p.remaining, p.completed, p.failed, p.warning)  # on disk before it is shown
+                    if self.on_progress is not None:
+                        self.on_progress(p)
+
+                result = self._retrieve(job, progress)
+                writer.result(status=result.status, completed=result.completed, failed=result.failed,
+                              warning=result.warning, failed_uids=list(result.failed_uids),
+                              failure=result.failure or "")
+        finally:
+            self._stop_watching.set()
+        return self._finish(result)
+
+    def _retrieve(self, job: Job, progress) -> RetrieveResult:
+        from ..retrieve import move
+        from ..retrieve_get import get
+
+        request = request_of(job)
+        options = job.options
+        if job.kind == "move":
+            return move(self.node, job.calling_ae, request, job.retrieve.destination, cancel=self.cancel,
+                        on_progress=progress, receiver=self.receiver, local_port=options.get("local_port"))
+        if not options.get("storage"):
+            raise ValueError(f"get job {self.job_id} has no storage folder recorded")
+        return get(self.node, job.calling_ae, request, Path(options["storage"]), cancel=self.cancel,
+                   on_progress=progress, duplicates=options.get("duplicates", "keep-newest"),
+                   fsync=bool(options.get("fsync", True)))
+
+    def _watch_cancel(self) -> None:
+        # The engine's own canceller turns `cancel` into a C-CANCEL on the association.
+        while not self.cancel.is_set():
+            if self.store.cancel_requested(self.job_id):
+                self.cancelled_by_user.set()
+                self.cancel.set()
+                return
+            if self._stop_watching.wait(CANCEL_POLL_SECONDS):
+                return
+
+    def _finish(self, result: RetrieveResult) -> RetrieveJobReport:
+        seconds = time.monotonic() - self.started
+        interrupted = False
+        if result.ok:
+            state, message = DONE, ""
+        elif result.failure == "cancelled" and self.cancelled_by_user.is_set():
+            state, message = CANCELLED, f"{result.error} ('dicomtui jobs retry' runs it again)"
+        elif result.failure == "cancelled" and self.cancel.is_set():
+            state, message = QUEUED, "interrupted ('dicomtui jobs resume' runs it again)"
+            interrupted = True
+        else:
+            state, message = FAILED, result.error or "failed"
+        job = self.store.set_state(self.job_id, state, message)
+        return RetrieveJobReport(job, result, seconds, interrupted)
+
+
+def _result_of(job: Job) -> RetrieveResult:
+    """A finished job's outcome as the engine would have returned it (for faces that show it again)."""
+    r = job.retrieve
+    assert r is not None
+    result = RetrieveResult(r.status, r.completed, r.failed, r.warning, list(r.failed_uids))
+    if job.state != DONE:
+        result.fail(r.failure or job.state, job.message)
+    return result
