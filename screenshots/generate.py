@@ -135,6 +135,8 @@ async def capture(tmp: Path, archive: int) -> None:
         await pilot.press("ctrl+r")
         await pilot.pause(1.5)
         save(app, "query.svg")
+        await send_job(pilot, app, tmp)
+        save(app, "transfers.svg")
     app = DicomtuiApp(ConfigFile(config), EchoLog(tmp / "state.sqlite3"))
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause(0.5)
@@ -152,6 +154,26 @@ async def send_studies(pilot, tmp: Path, port: int) -> None:
     while sender.poll() is None:
         await pilot.pause(0.05)
     await pilot.pause(0.6)
+
+
+async def send_job(pilot, app, tmp: Path) -> None:
+    """The Transfers screen: the studies sent to the receiver go on to the archive (storescp) as a job, through
+    the Send dialog; a file that is not DICOM is skipped and listed."""
+    (tmp / "outgoing" / "README.txt").write_text("not DICOM")
+    await pilot.press("4")
+    await pilot.pause(0.5)
+    await pilot.press("n")
+    await pilot.pause()
+    app.screen.query_one("#send-node").value = "archive"
+    app.screen.query_one("#send-path").value = str(tmp / "outgoing")
+    await pilot.pause(0.3)
+    await pilot.press("ctrl+s")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not any(job.state == "done" for job in app.job_store.list()):
+        await pilot.pause(0.1)
+    await pilot.pause(1.0)
+    app.clear_notifications()
+    await pilot.pause()
 
 
 def save(app, name: str) -> None:

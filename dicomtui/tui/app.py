@@ -8,12 +8,16 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 
+from .. import paths
 from ..config import ConfigFile
 from ..engine.loading import import_engine
 from ..store.echo_log import EchoLog
+from ..store.jobs import JobStore
 from .receiver_feed import ReceiverFeed
 from .screens.config_problems import ConfigProblemsScreen
 from .screens.help import HelpScreen
+from .screens.transfers_commands import TransfersAppCommands
+from .screens.transfers_feed import JobFeed
 from .sections import sections
 
 
@@ -28,6 +32,7 @@ def _section_bindings() -> list[Binding]:
 class DicomtuiApp(App):
     TITLE = "dicomtui"
     CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {TransfersAppCommands}
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Keys and help for this screen"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave dicomtui"),
@@ -41,7 +46,8 @@ class DicomtuiApp(App):
         *_section_bindings(),
     ]
 
-    def __init__(self, config_file: ConfigFile, echo_log: EchoLog, *, receiver: bool = True) -> None:
+    def __init__(self, config_file: ConfigFile, echo_log: EchoLog, *, receiver: bool = True,
+                 job_store: JobStore | None = None) -> None:
         super().__init__()
         self.config_file = config_file
         self.echo_log = echo_log
@@ -50,6 +56,11 @@ class DicomtuiApp(App):
         self._receiver_lock = threading.Lock()
         self.receiver_feed = ReceiverFeed()
         self._autostart_receiver = receiver
+        self.job_store = job_store or JobStore(paths.jobs_db())
+        self.job_feed = JobFeed()
+        self._job_runner = None  # engine.jobs.runner.JobRunner, made on first use (it imports the DICOM stack)
+        self._job_runner_lock = threading.Lock()
+        self._closing_jobs = False
 
     def on_mount(self) -> None:
         for section in sections():
@@ -91,6 +102,80 @@ class DicomtuiApp(App):
             if self.receiver is not None and self.receiver.running:
                 self.receiver.stop()
                 self.receiver_error = "stopped; press s to start"
+
+    # -- transfer jobs: run here in threads, so switching screens never stops them --------------
+    def job_runner(self):
+        """The app's JobRunner (call from a thread the first time: it imports the DICOM stack)."""
+        with self._job_runner_lock:
+            if self._job_runner is None:
+                engine = import_engine("dicomtui.engine.jobs.runner")
+                self._job_runner = engine.JobRunner(self.job_store, on_progress=self.job_feed.progress,
+                                                    on_state=self.job_feed.state_changed,
+                                                    on_finished=self._job_finished)
+            return self._job_runner
+
+    @work(thread=True, group="jobs", exit_on_error=False, description="queue a send job")
+    def start_send(self, target: str, sources: list[str], parallel: int) -> None:
+        config = self.config_file.config
+        node = config.node(target)
+        if node is None:
+            self.call_from_thread(self.notify, f"There is no node named {target!r}.", title="Send",
+                                  severity="error")
+            return
+        job = self.job_runner().send(target, node, config.local.ae_title, sources, parallel=parallel)
+        self.job_feed.state_changed(job.id)
+        self.call_from_thread(self.notify, f"Job {job.id}: sending {', '.join(sources)} to {target}.",
+                              title="Send")
+
+    @work(thread=True, group="jobs", exit_on_error=False, description="cancel or retry a job")
+    def job_action(self, action: str, job_id: str) -> None:
+        runner = self.job_runner()
+        try:
+            if action == "cancel":
+                job = runner.cancel(job_id)
+                text = f"Job {job_id}: cancelling after its current instances." if job.state == "running" \
+                    else f"Job {job_id} cancelled."
+            else:
+                job = self.job_store.get(job_id)
+                node = import_engine("dicomtui.engine.jobs").node_for_job(job, self.config_file.config)
+                text = f"Job {job_id}: sending again what was not sent." if runner.retry(job_id, node) \
+                    else f"Job {job_id} has nothing to retry: every instance was sent."
+            severity = "information"
+        except Exception as exc:  # JobBusy, JobStateError, JobStoreError: said in words
+            text, severity = str(exc), "warning"
+        self.job_feed.state_changed(job_id)
+        self.call_from_thread(self.notify, text, title=action.capitalize(), severity=severity)
+
+    @work(thread=True, group="jobs", exit_on_error=False, description="resume jobs")
+    def resume_jobs(self, job_ids: list[str]) -> None:
+        runner = self.job_runner()
+        node_for_job = import_engine("dicomtui.engine.jobs").node_for_job
+        for job_id in job_ids:
+            runner.start(job_id, node_for_job(self.job_store.get(job_id), self.config_file.config))
+        self.call_from_thread(self.notify, f"Resuming job(s) {', '.join(job_ids)}.", title="Resume")
+
+    def _job_finished(self, report, job_id: str, error: str | None) -> None:
+        """From a job thread: say how the job ended, on whatever screen is shown."""
+        if self._closing_jobs:
+            return  # the loop waits for the job threads in on_unmount: calling into it would wait for ever
+        if error is not None:
+            text, severity = f"Job {job_id} did not run: {error}", "error"
+        elif report.interrupted:
+            return  # the app is quitting
+        else:
+            job, c = report.job, report.job.counts
+            text = f"Job {job.id} {job.state}: {c.sent} of {c.total} sent, {c.failed} failed."
+            severity = {"done": "information", "failed": "error"}.get(job.state, "warning")
+        try:
+            self.call_from_thread(self.notify, text, title="Transfer", severity=severity)
+        except RuntimeError:  # the app is closing
+            pass
+
+    def on_unmount(self) -> None:
+        # Runs still going end "queued" (resumable: nothing confirmed is sent again next time).
+        self._closing_jobs = True
+        if self._job_runner is not None:
+            self._job_runner.shutdown(wait=3.0)
 
     def _show_problems(self) -> None:
         self.push_screen(ConfigProblemsScreen(self.config_file.path, self.config_file.problems),

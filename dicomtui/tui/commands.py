@@ -11,7 +11,25 @@ if TYPE_CHECKING:
     from .screens.nodes import NodesScreen
 
 
-class NodeCommands(Provider):
+class ListedCommands(Provider):
+    """A provider whose commands are a list of (title, callback, help) from `_commands()`."""
+
+    def _commands(self) -> list[tuple[str, object, str]]:
+        return []
+
+    async def discover(self) -> Hits:
+        for title, callback, help_text in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, callback, help_text in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+
+class NodeCommands(ListedCommands):
     def _commands(self) -> list[tuple[str, object, str]]:
         screen: NodesScreen = self.screen  # type: ignore[assignment]
         config = self.app.config_file.config  # type: ignore[attr-defined]
@@ -46,13 +64,3 @@ class NodeCommands(Provider):
         self._select(name)
         self.screen.action_delete_node()  # type: ignore[attr-defined]
 
-    async def discover(self) -> Hits:
-        for title, callback, help_text in self._commands():
-            yield DiscoveryHit(title, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for title, callback, help_text in self._commands():
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)

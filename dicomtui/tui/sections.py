@@ -24,9 +24,11 @@ def sections() -> list[Section]:
     from .screens.nodes import NodesScreen
     from .screens.query import QueryScreen
     from .screens.receiver import ReceiverScreen
+    from .screens.transfers import TransfersScreen
 
     return [
         Section("nodes", "Nodes", "1", NodesScreen),
         Section("query", "Query", "2", QueryScreen),
         Section("receiver", "Receiver", "3", ReceiverScreen),
+        Section("transfers", "Transfers", "4", TransfersScreen),
     ]

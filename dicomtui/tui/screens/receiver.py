@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from ...engine.loading import import_engine
+from ..units import size
 from ..widgets.result_table import ResultTable
 from .section import SectionScreen
 
@@ -18,12 +19,6 @@ REFRESH_SECONDS = 0.25
 RECENT_ROWS = 500
 
 
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
 
 
 class ReceiverScreen(SectionScreen):
@@ -91,7 +86,7 @@ class ReceiverScreen(SectionScreen):
                 ("● listening ", f"bold {theme.success or 'green'}"),
                 (f"{s.ae_title}@{s.bind}:{s.port}", "bold"), f"  → {s.storage}\n",
                 f"since start ({up / 60:.0f} min): {counters.associations} association(s), "
-                f"{counters.instances} instance(s), {_size(counters.bytes)}, {counters.refused} refused",
+                f"{counters.instances} instance(s), {size(counters.bytes)}, {counters.refused} refused",
             )
         if self._problems:
             text.append("\n" + self._problems[-1], style=theme.warning or "yellow")
@@ -109,7 +104,7 @@ class ReceiverScreen(SectionScreen):
         for key, a in wanted.items():
             seconds = max(now - a.started, 1e-3)
             cells = {"id": key, "calling": a.calling_ae, "peer": a.peer, "instances": str(a.instances),
-                     "bytes": _size(a.bytes), "rate": f"{_size(a.bytes / seconds)}/s"}
+                     "bytes": size(a.bytes), "rate": f"{size(a.bytes / seconds)}/s"}
             if key in table.rows:
                 for column, value in cells.items():
                     if str(table.get_cell(key, column)) != value:
@@ -129,7 +124,7 @@ class ReceiverScreen(SectionScreen):
         for event in events:
             if isinstance(event, InstanceStored):
                 self._recent.append((time.strftime("%H:%M:%S"), event.patient, event.study, event.modality,
-                                     _size(event.size), event.calling_ae, _sop_name(event.sop_class_uid)))
+                                     size(event.size), event.calling_ae, _sop_name(event.sop_class_uid)))
                 added += 1
             elif isinstance(event, InstanceRefused):
                 self._recent.append((time.strftime("%H:%M:%S"), "REFUSED", f"0x{event.status:04X} {event.reason}",

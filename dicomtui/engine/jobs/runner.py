@@ -1,0 +1,147 @@
+"""Running send jobs in background threads for a long-lived face (the app): the CLI runs one job in its own
+process with run_send_job; the app keeps working while several run here.
+
+    runner = JobRunner(store, on_progress=feed, on_state=changed, on_finished=done)
+    job = runner.send("pacs", node, "DICOMTUI", ["/data/study"], parallel=2)
+    runner.cancel(job.id)
+
+Callbacks come from the job threads, as often as instances go (thousands a second): they must be
+cheap and thread-safe; a face coalesces them. Cancel goes through the store's flag, as
+`dicomtui jobs cancel` does, so a job cancelled here ends "cancelled" with its rows committed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from ...config.model import Node
+from ...store.jobs import CANCELLED, DONE, FAILED, NOT_SENT, PENDING, QUEUED, RUNNING, Job, JobStore
+from .retrieve_job import run_retrieve_job
+from .send_job import JobBusy, JobProgress, JobReport, is_running_elsewhere, queue_send, resumable, run_send_job
+
+
+class JobRunner:
+    def __init__(self, store: JobStore, *,
+                 on_progress: Callable[[JobProgress], None] | None = None,
+                 on_state: Callable[[str], None] | None = None,
+                 on_finished: Callable[[JobReport | None, str, str | None], None] | None = None) -> None:
+        """on_state(job_id): the job's state changed in the store (started, ended).
+        on_finished(report, job_id, error): a run ended; error is a sentence when it could not run at all."""
+        self.store = store
+        self._on_progress = on_progress
+        self._on_state = on_state
+        self._on_finished = on_finished
+        self._lock = threading.Lock()
+        self._threads: dict[str, threading.Thread] = {}
+        self._cancels: dict[str, threading.Event] = {}
+
+    # -- what runs here ----------------------------------------------------------------------------------
+    def running_here(self) -> set[str]:
+        with self._lock:
+            return {job_id for job_id, thread in self._threads.items() if thread.is_alive()}
+
+    def is_running_here(self, job_id: str) -> bool:
+        return job_id in self.running_here()
+
+    # -- actions -------------------------------------------------------------------------------------------
+    def send(self, target: str, node: Node, calling_ae: str, sources: Iterable[str], *, parallel: int = 1) -> Job:
+        """Queue a send job and start it."""
+        job = queue_send(self.store, target, node, calling_ae, sources, parallel=parallel)
+        self.start(job.id, node)
+        return job
+
+    def start(self, job_id: str, node: Node) -> bool:
+        """Run a queued (or abandoned) job in a thread; False if it already runs here."""
+        with self._lock:
+            thread = self._threads.get(job_id)
+            if thread is not None and thread.is_alive():
+                return False
+            cancel = threading.Event()
+            thread = threading.Thread(target=self._run, args=(job_id, node, cancel), name=f"job-{job_id}",
+                                      daemon=True)
+            self._threads[job_id], self._cancels[job_id] = thread, cancel
+        thread.start()
+        return True
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a job: a running one (here or in another process) stops after its current instances and
+        ends "cancelled"; one that is not running becomes "cancelled" at once."""
+        job = self.store.get(job_id)
+        if job.state == RUNNING and (self.is_running_here(job_id) or is_running_elsewhere(self.store, job_id)):
+            self.store.request_cancel(job_id)  # the run's watcher notices within CANCEL_POLL_SECONDS
+            return job
+        job = self.store.set_state(job_id, CANCELLED, "cancelled ('dicomtui jobs retry' sends what is left)")
+        self._state(job_id)
+        return job
+
+    def retry(self, job_id: str, node: Node) -> bool:
+        """Send again what a finished job did not send, or run a failed move or get again whole (as
+        `dicomtui jobs retry`); False: nothing to retry."""
+        job = self.store.get(job_id)
+        if job.state == RUNNING and (self.is_running_here(job_id) or is_running_elsewhere(self.store, job_id)):
+            raise JobBusy(f"job {job_id} is running; retry it once it has finished")
+        if job.retrieve is not None:
+            if job.state == DONE:
+                return False
+            if job.state != QUEUED:
+                self.store.set_state(job_id, QUEUED, "")
+            self._state(job_id)
+            return self.start(job_id, node)
+        if job.scanned and not self.store.instances(job_id, [FAILED, PENDING, NOT_SENT]):
+            return False
+        if job.state != QUEUED:
+            self.store.set_state(job_id, QUEUED, "")
+        self.store.reset_unsent(job_id)
+        self._state(job_id)
+        return self.start(job_id, node)
+
+    def resumable(self) -> list[Job]:
+        """Jobs a crash or an interruption left (queued, or running with no process behind them), not ours."""
+        mine = self.running_here()
+        return [job for job in resumable(self.store) if job.id not in mine]
+
+    def shutdown(self, wait: float = 5.0) -> None:
+        """Interrupt every run (they end "queued": resumable, nothing confirmed is sent again); wait up to
+        `wait` seconds in all for them to record that."""
+        with self._lock:
+            threads = list(self._threads.values())
+            for event in self._cancels.values():
+                event.set()
+        deadline = time.monotonic() + wait
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    # -- the thread ----------------------------------------------------------------------------------------
+    def _run(self, job_id: str, node: Node, cancel: threading.Event) -> None:
+        report, error = None, None
+        progress = self._on_progress
+
+        def reported(p: JobProgress) -> None:
+            nonlocal first
+            if first:  # the run took the job: it is "running" in the store now
+                first = False
+                self._state(job_id)
+            if progress is not None:
+                progress(p)
+
+        first = True
+        try:
+            self._state(job_id)
+            if self.store.get(job_id).retrieve is not None:
+                # A move or get: its counts reach the screen through the store (re-read every few seconds).
+                report = run_retrieve_job(self.store, job_id, node, cancel=cancel)
+            else:
+                report = run_send_job(self.store, job_id, node, on_progress=reported, cancel=cancel)
+        except Exception as exc:  # JobBusy, JobStoreError, or a bug: said in words, never lost in a thread
+            error = str(exc) if str(exc) else repr(exc)
+        finally:
+            self._state(job_id)
+            if self._on_finished is not None:
+                self._on_finished(report, job_id, error)
+
+    def _state(self, job_id: str) -> None:
+        if self._on_state is not None:
+            self._on_state(job_id)
+

@@ -1,0 +1,231 @@
+"""The Transfers screen: sends through the Send dialog to real dcmtk storescp peers, cancel, failed detail."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from pydicom.data import get_testdata_file
+from textual.widgets import DataTable, Input, Select, Static
+
+from dicomtui import paths
+from dicomtui.dicom.synthetic import generate_studies
+from dicomtui.store.jobs import JobStore
+from dicomtui.tui.screens.transfers import TransfersScreen
+from dicomtui.tui.screens.transfers_send import SendScreen
+from dicomtui.tui.widgets.result_table import ResultTable
+
+from ..peers.harness import HOST
+from .test_nodes_flow import wait_for
+
+pytestmark = pytest.mark.peers
+
+
+def _config(port: int, ae_title: str = "STORESCP") -> str:
+    return (f'[local]\nae_title = "DICOMTUI"\nport = 11112\n\n[[nodes]]\nname = "archive"\nae_title = "{ae_title}"\n'
+            f'host = "{HOST}"\nport = {port}\n')
+
+
+def _row(app, job_id: str) -> dict[str, str]:
+    table = app.screen.query_one("#tx-jobs", DataTable)
+    return {str(column.key.value): str(table.get_cell(job_id, column.key)) for column in table.columns.values()}
+
+
+async def _send_through_dialog(pilot, app, folder, parallel: str = "1") -> None:
+    await pilot.press("4")
+    assert isinstance(app.screen, TransfersScreen)
+    await pilot.press("n")
+    assert isinstance(app.screen, SendScreen)
+    app.screen.query_one("#send-node", Select).value = "archive"
+    path = app.screen.query_one("#send-path", Input)
+    path.focus()
+    path.value = str(folder)
+    parallel_input = app.screen.query_one("#send-parallel", Input)
+    parallel_input.value = parallel
+    await wait_for(pilot, lambda: "files" in str(app.screen.query_one("#send-preview", Static).render()))
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: isinstance(app.screen, TransfersScreen))
+
+
+async def test_send_a_folder_through_the_dialog(make_app, storescp, tmp_path):
+    folder = tmp_path / "outgoing"
+    files = generate_studies(folder, patients=2, series_per_study=1, instances_per_series=3, seed=7501)
+    (folder / "notes.txt").write_text("not DICOM")
+    app = make_app(_config(storescp.port))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _send_through_dialog(pilot, app, folder, parallel="2")
+        await wait_for(pilot, lambda: app.job_store.list() and app.job_store.list()[0].state == "done", 20)
+        [job] = app.job_store.list()
+        await wait_for(pilot, lambda: job.id in app.screen.query_one("#tx-jobs", DataTable).rows
+                       and _row(app, job.id)["state"] == "done")
+        row = _row(app, job.id)
+        assert row["counts"] == f"{len(files)}/0/{len(files)}"
+        assert row["target"] == "archive" and row["kind"] == "send"
+        assert row["bar"] == "█" * 8
+        assert job.counts.skipped == 1 and job.options["parallel"] == 2
+        detail = str(app.screen.query_one("#tx-detail", Static).render())
+        assert f"{len(files)} sent, 0 failed, 1 skipped" in detail
+        await wait_for(pilot, lambda: [r[1] for r in app.screen.failed_rows()] == ["skip"])
+        assert any("Job 1 done" in n.message for n in app.sent_notifications)
+    assert len(storescp.received()) == len(files)
+
+
+async def test_the_dialog_refuses_a_missing_path(make_app, storescp, tmp_path):
+    app = make_app(_config(storescp.port))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4", "n")
+        app.screen.query_one("#send-node", Select).value = "archive"
+        app.screen.query_one("#send-path", Input).value = str(tmp_path / "nowhere")
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, SendScreen)
+        assert "No such file or folder" in str(app.screen.query_one("#send-error", Static).render())
+        await pilot.press("escape")
+        assert isinstance(app.screen, TransfersScreen)
+    assert JobStore(paths.jobs_db()).list() == []
+
+
+async def test_cancel_a_running_send(make_app, storescp_factory, tmp_path):
+    folder = tmp_path / "outgoing"
+    generate_studies(folder, patients=1, series_per_study=1, instances_per_series=8, seed=7502,
+                     instance_bytes=4_000)
+    slow = storescp_factory(extra_args=["--sleep-during", "1"])
+    app = make_app(_config(slow.port))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _send_through_dialog(pilot, app, folder)
+        await wait_for(pilot, lambda: app.job_store.list() and app.job_store.list()[0].counts.sent >= 1, 20)
+        [job] = app.job_store.list()
+        table = app.screen.query_one("#tx-jobs", DataTable)
+        await wait_for(pilot, lambda: job.id in table.rows and _row(app, job.id)["state"] == "running")
+        started = time.monotonic()
+        await pilot.press("c")
+        await wait_for(pilot, lambda: _row(app, job.id)["state"] == "cancelled", 10)
+        assert time.monotonic() - started < 5
+        ended = app.job_store.get(job.id)
+        assert ended.state == "cancelled" and 1 <= ended.counts.sent < 8
+        assert any(f"Job {job.id} cancelled" in n.message for n in app.sent_notifications)
+
+
+async def test_a_failed_job_shows_why(make_app, storescp_factory, tmp_path):
+    """A peer that takes uncompressed syntaxes only: a JPEG 2000 instance fails, and the detail says why."""
+    folder = tmp_path / "outgoing"
+    folder.mkdir()
+    j2k = folder / "j2k.dcm"
+    j2k.write_bytes(open(get_testdata_file("JPEG2000.dcm"), "rb").read())
+    strict = storescp_factory(ae_title="STRICT", accept_all=False)
+    app = make_app(_config(strict.port, "STRICT"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _send_through_dialog(pilot, app, folder)
+        await wait_for(pilot, lambda: app.job_store.list() and app.job_store.list()[0].state == "failed", 20)
+        [job] = app.job_store.list()
+        await wait_for(pilot, lambda: job.id in app.screen.query_one("#tx-jobs", DataTable).rows
+                       and _row(app, job.id)["state"] == "failed")
+        assert _row(app, job.id)["counts"] == "0/1/1"
+        await wait_for(pilot, lambda: len(app.screen.failed_rows()) == 1)
+        [(path, _status, reason)] = app.screen.failed_rows()
+        [stored] = app.job_store.instances(job.id, ["failed"])
+        assert path == "outgoing/j2k.dcm" and reason == stored.error and reason
+        shown = app.screen.query_one("#tx-failed", ResultTable)
+        assert shown.row_count == 1 and shown.get_row_at(0)[2] == reason
+        assert any(f"Job {job.id} failed" in n.message for n in app.sent_notifications)
+
+
+def _prefilled_store() -> None:
+    """Three finished jobs with fixed times (the snapshot must not depend on the clock)."""
+    import sqlite3
+
+    from tests.tui.conftest import FIXED_TIME
+
+    store = JobStore(paths.jobs_db())
+    node = {"name": "archive", "ae_title": "ARCHIVE", "host": "10.0.0.5", "port": 104}
+
+    def job(sources, rows, outcomes, state, message=""):
+        made = store.create("send", "archive", node, "DICOMTUI", sources, {"parallel": 2})
+        store.record_scan(made.id, rows, [("/data/ct/README.txt", "not a DICOM file")] if state == "failed" else [])
+        store.set_state(made.id, "running")
+        with store.outcome_writer(made.id) as writer:
+            for path, outcome in outcomes.items():
+                writer.record(path, outcome[0], bytes=outcome[1], status=outcome[2], error=outcome[3],
+                              kind=outcome[4])
+        store.set_state(made.id, state, message)
+        return made.id
+
+    rows = [(f"/data/mr/IM{i:04d}.dcm", f"1.2.3.{i}") for i in range(40)]
+    job(["/data/mr"], rows, {path: ("sent", 524_288, 0, "", "") for path, _uid in rows}, "done")
+    rows = [(f"/data/us/IM{i:04d}.dcm", f"1.2.4.{i}") for i in range(30)]
+    job(["/data/us"], rows, {path: ("sent", 40_000, 0, "", "") for path, _uid in rows[:12]}, "cancelled",
+        "cancelled ('dicomtui jobs retry' sends what is left)")
+    rows = [(f"/data/ct/IM{i:04d}.dcm", f"1.2.5.{i}") for i in range(20)]
+    outcomes = {path: ("sent", 262_144, 0, "", "") for path, _uid in rows[:18]}
+    outcomes[rows[18][0]] = ("failed", 0, 0xA900, "data set does not match SOP class (0xA900)", "status")
+    outcomes[rows[19][0]] = ("failed", 0, None, "the peer accepts only Implicit VR Little Endian for CT Image "
+                             "Storage; JPEG 2000 cannot be decoded here", "conversion")
+    job(["/data/ct"], rows, outcomes, "failed", "2 of 20 instances not sent")
+    with sqlite3.connect(paths.jobs_db()) as conn:
+        for number in (1, 2, 3):
+            start = FIXED_TIME + number * 600
+            conn.execute("UPDATE jobs SET created = ?, started = ?, finished = ? WHERE id = ?",
+                         (start, start, start + 8, number))
+
+
+def test_transfers_screen_snapshot(snap_compare, make_app):
+    _prefilled_store()
+
+    async def ready(pilot) -> None:
+        await pilot.press("4")
+        await wait_for(pilot, lambda: len(pilot.app.screen.failed_rows()) == 3)
+        await pilot.pause()
+
+    assert snap_compare(make_app(_config(104, "ARCHIVE")), terminal_size=(80, 24), run_before=ready)
+
+
+async def test_progress_is_coalesced(make_app):
+    """Thousands of progress events a second become at most about ten table updates a second."""
+    import threading
+
+    from dicomtui.engine.jobs import JobProgress
+    from dicomtui.engine.jobs.lock import JobLock
+    from dicomtui.engine.jobs.send_job import locks_folder
+
+    store = JobStore(paths.jobs_db())
+    node = {"name": "archive", "ae_title": "ARCHIVE", "host": HOST, "port": 104}
+    job = store.create("send", "archive", node, "DICOMTUI", ["/data/x"], {"parallel": 1})
+    total = 3000
+    store.record_scan(job.id, [(f"/data/x/{i}.dcm", f"1.2.{i}") for i in range(total)], [])
+    store.set_state(job.id, "running")
+    lock = JobLock(locks_folder(store), job.id)  # "another process" runs it: no resume offer
+    assert lock.acquire()
+    try:
+        app = make_app(_config(104, "ARCHIVE"))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("4")
+            table = app.screen.query_one("#tx-jobs", DataTable)
+            await wait_for(pilot, lambda: job.id in table.rows)
+            updates: list[float] = []
+            original = table.update_cell
+
+            def counted(row, column, value, **kwargs):
+                if str(getattr(column, "value", column)) == "counts":
+                    updates.append(time.monotonic())
+                return original(row, column, value, **kwargs)
+
+            table.update_cell = counted  # type: ignore[method-assign]
+
+            def flood() -> None:
+                started = time.monotonic()
+                for sent in range(1, total + 1):
+                    app.job_feed.progress(JobProgress(job.id, total, sent, 0, total - sent, sent * 1000,
+                                                      time.monotonic() - started + 0.001, 1))
+                    if sent % 100 == 0:
+                        time.sleep(0.05)
+
+            thread = threading.Thread(target=flood)
+            started = time.monotonic()
+            thread.start()
+            while thread.is_alive():
+                await pilot.pause(0.02)
+            elapsed = time.monotonic() - started
+            await wait_for(pilot, lambda: _row(app, job.id)["counts"] == f"{total}/0/{total}")
+            assert len(updates) <= elapsed * 10 + 3, (len(updates), elapsed)
+            assert len(updates) >= 3  # and it did show progress on the way
+    finally:
+        lock.release()
