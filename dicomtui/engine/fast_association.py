@@ -55,6 +55,8 @@ class FastAssociation:
     accepted_contexts: list[Context] = field(default_factory=list)
     rejected_contexts: list[Context] = field(default_factory=list)
     is_established: bool = True
+    # A PDU may hold fragments of more than one message: what is left of the current one, in bytes.
+    pdu_left: int = 0
 
     # -- DIMSE ---------------------------------------------------------------------------
     def send(self, context_id: int, command: bytes, data: bytes | None = None) -> None:
@@ -71,19 +73,24 @@ class FastAssociation:
         message: Message | None = None
         try:
             while True:
-                kind, length = pdu.header(self.reader.read(6))
-                if kind == pdu.A_ABORT or kind == pdu.A_RELEASE_RQ:
-                    self.reader.read(length)
-                    if kind == pdu.A_RELEASE_RQ:  # odd mid-query, but answered as the standard says
-                        self.sock.sendall(pdu.release_rp())
-                    self._closed()
-                    raise PeerAborted("the archive ended the association")
-                if kind != pdu.P_DATA_TF:
-                    self.abort()
-                    raise PeerAborted(f"the archive sent an unexpected PDU (type 0x{kind:02X})")
-                while length > 0:
+                if not self.pdu_left:  # else: the last message ended inside a PDU that holds more fragments
+                    kind, length = pdu.header(self.reader.read(6))
+                    if kind == pdu.A_ABORT or kind == pdu.A_RELEASE_RQ:
+                        self.reader.read(length)
+                        if kind == pdu.A_RELEASE_RQ:  # odd mid-query, but answered as the standard says
+                            self.sock.sendall(pdu.release_rp())
+                        self._closed()
+                        raise PeerAborted("the archive ended the association")
+                    if kind != pdu.P_DATA_TF:
+                        self.abort()
+                        raise PeerAborted(f"the archive sent an unexpected PDU (type 0x{kind:02X})")
+                    self.pdu_left = length
+                while self.pdu_left > 0:
                     size, context_id, control = pdu.pdv_header(self.reader.read(6))
-                    length -= 6 + size
+                    self.pdu_left -= 6 + size
+                    if size < 0 or self.pdu_left < 0:
+                        self.abort()
+                        raise PeerAborted("the archive sent a fragment that runs past the end of its PDU")
                     fragment = self.reader.read(size)
                     if control & 0x01:
                         command += fragment
@@ -110,6 +117,9 @@ class FastAssociation:
         try:
             self.sock.settimeout(self.timeouts.acse)
             self.sock.sendall(pdu.release_rq())
+            if self.pdu_left:  # the rest of a PDU whose first message was read
+                self.reader.read(self.pdu_left)
+                self.pdu_left = 0
             while True:  # responses still under way (after a C-CANCEL, say) come before the A-RELEASE-RP
                 kind, length = pdu.header(self.reader.read(6))
                 self.reader.read(length)

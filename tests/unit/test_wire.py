@@ -152,3 +152,30 @@ def test_association_acceptance_written_by_pynetdicom_reads_back():
     assert acceptance.contexts == [negotiation.ContextResult(1, 0, "1.2.840.10008.1.2.1"),
                                    negotiation.ContextResult(3, 3, "1.2.840.10008.1.2.1")]
     assert negotiation.read_rejection(bytes([0, 1, 1, 3])) == (1, 1, 3)
+
+
+def test_two_messages_in_one_pdu_are_read_one_after_the_other():
+    """A peer may put the fragments of several messages in one P-DATA-TF PDU (PS3.8 9.3.5)."""
+    from dicomtui.engine.association_failure import Timeouts
+    from dicomtui.engine.fast_association import FastAssociation
+
+    def find_response(status: int, with_data: bool) -> bytes:
+        body = (commands._uid(0x0002, "1.2.840.10008.5.1.4.1.2.2.1") + commands._us(0x0100, commands.C_FIND_RSP)
+                + commands._us(0x0120, 7) + commands._us(0x0800, 0x0000 if with_data else 0x0101)
+                + commands._us(0x0900, status))
+        return commands._with_group_length(body)
+
+    def pdv(payload: bytes, control: int) -> bytes:
+        return (len(payload) + 2).to_bytes(4, "big") + bytes([1, control]) + payload
+
+    identifier = b"\x10\x00\x10\x00\x06\x00\x00\x00DOE^J "
+    items = pdv(find_response(0xFF00, True), 0x03) + pdv(identifier, 0x02) + pdv(find_response(0x0000, False), 0x03)
+    left, right = socket.socketpair()
+    with left, right:
+        right.sendall(bytes([pdu.P_DATA_TF, 0]) + len(items).to_bytes(4, "big") + items)
+        assoc = FastAssociation(left, SocketReader(left), Timeouts(5, 5, 5), 0)
+        first = assoc.receive()
+        assert (first.command.status, first.data) == (0xFF00, identifier)
+        final = assoc.receive()
+        assert (final.command.status, final.data) == (0x0000, None)
+        assert assoc.pdu_left == 0
