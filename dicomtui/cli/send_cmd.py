@@ -12,11 +12,11 @@ import sys
 from types import SimpleNamespace
 
 from .. import paths
+from ..engine.send_limits import DEFAULT_PARALLEL, MAX_PARALLEL
 from ..store.jobs import DONE, FAILED, Job, JobStore, JobStoreError, NoSuchJob
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError, Context, print_json, run_interruptible
 from .retrieve_cmd import _Bar
 
-MAX_PARALLEL = 16
 LISTED = 20  # failed or skipped files printed after a send; `jobs show` lists them all
 
 
@@ -29,8 +29,8 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
     parser.add_argument("target", metavar="TARGET", help="a node name, or AE@HOST:PORT")
     parser.add_argument("paths", metavar="PATH", nargs="+", help="files or folders; files that are not DICOM are "
                         "skipped and listed")
-    parser.add_argument("--parallel", type=int, default=1, metavar="N",
-                        help=f"associations at once (1-{MAX_PARALLEL}, default 1)")
+    parser.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL, metavar="N",
+                        help=f"associations at once for large batches (1-{MAX_PARALLEL}, default {DEFAULT_PARALLEL})")
     parser.add_argument("--json", action="store_true", help="print one JSON object with the outcome")
     parser.set_defaults(run=run)
 

@@ -356,3 +356,11 @@ def test_echo_to_a_node_records_the_result(home):
     ConfigFile(home.config).add_node(Node("dead", "ECHO", "127.0.0.1", port))
     assert EchoLog(home.state).latest() == {}
     assert ConfigFile(home.config).config.node_names() == ["keep", "dead"]
+
+
+def test_send_uses_several_associations_unless_told():
+    from dicomtui.cli import build_parser
+    from dicomtui.engine.send_limits import DEFAULT_PARALLEL
+
+    assert build_parser().parse_args(["send", "pacs", "/data"]).parallel == DEFAULT_PARALLEL == 4
+    assert build_parser().parse_args(["send", "pacs", "/data", "--parallel", "1"]).parallel == 1

@@ -15,9 +15,9 @@ from textual.suggester import Suggester
 from textual.validation import Function
 from textual.widgets import Button, Input, Label, Select, Static
 
+from ...engine.send_limits import DEFAULT_PARALLEL, MAX_PARALLEL
 from ..units import size
 
-MAX_PARALLEL = 16  # as `dicomtui send --parallel`
 PREVIEW_LIMIT = 200_000  # files counted for the preview before it says "more than"
 
 
@@ -84,7 +84,8 @@ class SendScreen(ModalScreen[SendRequest | None]):
                             suggester=PathSuggester(), compact=True, validate_on=["changed", "submitted"],
                             validators=[Function(_exists, "no such file or folder")])
                 yield Label("Parallel", classes="form-label")
-                yield Input("1", id="send-parallel", compact=True, validate_on=["changed", "submitted"],
+                yield Input(str(DEFAULT_PARALLEL), id="send-parallel", compact=True,
+                            validate_on=["changed", "submitted"],
                             validators=[Function(_parallel_ok, f"a number from 1 to {MAX_PARALLEL}")])
             yield Static("", id="send-preview")
             yield Static("", id="send-error")
