@@ -183,8 +183,7 @@ async def test_progress_is_coalesced(make_app):
     import threading
 
     from dicomtui.engine.jobs import JobProgress
-    from dicomtui.engine.jobs.lock import JobLock
-    from dicomtui.engine.jobs.send_job import locks_folder
+    from dicomtui.engine.jobs.lock import JobLock, locks_folder
 
     store = JobStore(paths.jobs_db())
     node = {"name": "archive", "ae_title": "ARCHIVE", "host": HOST, "port": 104}

@@ -1,15 +1,15 @@
-"""The transfer queue's engine: runs jobs kept in dicomtui/store/jobs.py (send jobs for now).
+"""The transfer queue's engine: runs jobs kept in dicomtui/store/jobs.py.
 
-send_job.py queues and runs a send job, policy.py says what is retried and after how long,
-lock.py tells a job abandoned by a crash from one running in another process.
+send_job.py and retrieve_job.py queue and run send and move/get jobs, runner.py runs them in the
+app, policy.py says what is retried and after how long, lock.py tells a job abandoned by a crash
+from one running in another process.
 """
 
+from .lock import JobBusy, is_running_elsewhere
 from .policy import RetryPolicy, is_transient
 from .send_job import (
-    JobBusy,
     JobProgress,
     JobReport,
-    is_running_elsewhere,
     node_for_job,
     queue_send,
     resumable,

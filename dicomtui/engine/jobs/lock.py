@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+CANCEL_POLL_SECONDS = 0.3  # how soon a `jobs cancel` from another process is noticed
+
+
+class JobBusy(Exception):
+    """Another process runs this job right now."""
 
 
 class JobLock:
@@ -40,3 +49,41 @@ class JobLock:
             return True
         self.release()
         return False
+
+
+def locks_folder(store) -> Path:
+    return store.path.parent / "job-locks"
+
+
+def is_running_elsewhere(store, job_id: str) -> bool:
+    return JobLock(locks_folder(store), job_id).held_elsewhere()
+
+
+@contextmanager
+def owning(store, job_id: str) -> Iterator[None]:
+    """Run the block as the one process running the job; JobBusy if another process runs it."""
+    lock = JobLock(locks_folder(store), job_id)
+    if not lock.acquire():
+        raise JobBusy(f"job {job_id} is running in another process")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def watch_cancel(store, job_id: str, cancel: threading.Event, by_user: threading.Event,
+                 stop: threading.Event) -> threading.Thread:
+    """A thread that turns the store's cancel flag (`dicomtui jobs cancel`, maybe from another process)
+    into `cancel`, marking `by_user`, until `stop` or `cancel` is set."""
+    def watch() -> None:
+        while not cancel.is_set():
+            if store.cancel_requested(job_id):
+                by_user.set()
+                cancel.set()
+                return
+            if stop.wait(CANCEL_POLL_SECONDS):
+                return
+
+    thread = threading.Thread(target=watch, name=f"job-{job_id}-cancel", daemon=True)
+    thread.start()
+    return thread

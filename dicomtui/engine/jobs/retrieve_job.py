@@ -22,8 +22,8 @@ from pathlib import Path
 from ...config.model import Node
 from ...store.jobs import CANCELLED, DONE, FAILED, FINISHED, PAUSED, QUEUED, RUNNING, Job, JobStore
 from ..retrieve import RetrieveProgress, RetrieveRequest, RetrieveResult
-from .lock import JobLock
-from .send_job import CANCEL_POLL_SECONDS, JobBusy, locks_folder, node_to_dict
+from .lock import owning, watch_cancel
+from .send_job import node_to_dict
 
 RETRIEVE_KINDS = ("move", "get")
 
@@ -59,13 +59,8 @@ def run_retrieve_job(store: JobStore, job_id: str, node: Node, *,
                      cancel: threading.Event | None = None, receiver=None) -> RetrieveJobReport:
     """Run a queued (or abandoned) move or get job to its end; raises JobBusy if another process runs it.
     `receiver`: our running receiver when the move's destination is this machine (see engine.retrieve.move)."""
-    lock = JobLock(locks_folder(store), job_id)
-    if not lock.acquire():
-        raise JobBusy(f"job {job_id} is running in another process")
-    try:
+    with owning(store, job_id):
         return _Run(store, job_id, node, on_progress, cancel or threading.Event(), receiver).run()
-    finally:
-        lock.release()
 
 
 class _Run:
@@ -84,8 +79,8 @@ class _Run:
             return RetrieveJobReport(job, _result_of(job), 0.0)
         self.store.reset_retrieve(self.job_id)  # a resumed or retried retrieve runs the whole request again
         self.store.set_state(self.job_id, RUNNING, "")
-        watcher = threading.Thread(target=self._watch_cancel, name=f"job-{self.job_id}-cancel", daemon=True)
-        watcher.start()
+        # The engine's own canceller turns `cancel` into a C-CANCEL on the association.
+        watch_cancel(self.store, self.job_id, self.cancel, self.cancelled_by_user, self._stop_watching)
         try:
             with self.store.retrieve_writer(self.job_id) as writer:
                 def progress(p: RetrieveProgress) -> None:
@@ -116,15 +111,6 @@ class _Run:
                    on_progress=progress, duplicates=options.get("duplicates", "keep-newest"),
                    fsync=bool(options.get("fsync", True)))
 
-    def _watch_cancel(self) -> None:
-        # The engine's own canceller turns `cancel` into a C-CANCEL on the association.
-        while not self.cancel.is_set():
-            if self.store.cancel_requested(self.job_id):
-                self.cancelled_by_user.set()
-                self.cancel.set()
-                return
-            if self._stop_watching.wait(CANCEL_POLL_SECONDS):
-                return
 
     def _finish(self, result: RetrieveResult) -> RetrieveJobReport:
         seconds = time.monotonic() - self.started

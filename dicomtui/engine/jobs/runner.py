@@ -18,8 +18,9 @@ from collections.abc import Callable, Iterable
 
 from ...config.model import Node
 from ...store.jobs import CANCELLED, DONE, FAILED, NOT_SENT, PENDING, QUEUED, RUNNING, Job, JobStore
+from .lock import JobBusy, is_running_elsewhere
 from .retrieve_job import run_retrieve_job
-from .send_job import JobBusy, JobProgress, JobReport, is_running_elsewhere, queue_send, resumable, run_send_job
+from .send_job import JobProgress, JobReport, queue_send, resumable, run_send_job
 
 
 class JobRunner:

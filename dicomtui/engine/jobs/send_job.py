@@ -32,14 +32,8 @@ from ...store.jobs import (
     JobStore,
 )
 from ..send import NOT_SENT, InstanceOutcome, SendProgress, scan, send_scanned
-from .lock import JobLock
+from .lock import is_running_elsewhere, owning, watch_cancel
 from .policy import RetryPolicy, is_transient
-
-CANCEL_POLL_SECONDS = 0.3  # how soon a `jobs cancel` from another process is noticed
-
-
-class JobBusy(Exception):
-    """Another process runs this job right now."""
 
 
 @dataclass(frozen=True)
@@ -87,23 +81,15 @@ def queue_send(store: JobStore, target: str, node: Node, calling_ae: str, source
     return store.create("send", target, node_to_dict(node), calling_ae, list(sources), options)
 
 
-def locks_folder(store: JobStore):
-    return store.path.parent / "job-locks"
-
-
 def resumable(store: JobStore) -> list[Job]:
     """Jobs to run on `jobs resume`: queued ones, and running ones whose process is gone."""
     found = []
     for job in store.list():
         if job.state == QUEUED:
             found.append(job)
-        elif job.state == RUNNING and not JobLock(locks_folder(store), job.id).held_elsewhere():
+        elif job.state == RUNNING and not is_running_elsewhere(store, job.id):
             found.append(job)
     return found
-
-
-def is_running_elsewhere(store: JobStore, job_id: str) -> bool:
-    return JobLock(locks_folder(store), job_id).held_elsewhere()
 
 
 def run_send_job(store: JobStore, job_id: str, node: Node, *,
@@ -111,13 +97,8 @@ def run_send_job(store: JobStore, job_id: str, node: Node, *,
                  cancel: threading.Event | None = None,
                  sleep: Callable[[threading.Event, float], bool] | None = None) -> JobReport:
     """Run a queued (or abandoned) send job to its end; raises JobBusy if another process runs it."""
-    lock = JobLock(locks_folder(store), job_id)
-    if not lock.acquire():
-        raise JobBusy(f"job {job_id} is running in another process")
-    try:
+    with owning(store, job_id):
         return _Run(store, job_id, node, on_progress, cancel or threading.Event(), sleep).run()
-    finally:
-        lock.release()
 
 
 class _Run:
@@ -140,8 +121,7 @@ class _Run:
         policy = RetryPolicy(options.get("attempts", 4), options.get("first_delay", 1.0),
                              options.get("max_delay", 60.0))
         self.store.set_state(self.job_id, RUNNING, "")
-        watcher = threading.Thread(target=self._watch_cancel, name=f"job-{self.job_id}-cancel", daemon=True)
-        watcher.start()
+        watch_cancel(self.store, self.job_id, self.cancel, self.cancelled_by_user, self._stop_watching)
         try:
             if not job.scanned:
                 found = scan(job.sources, self.cancel)
@@ -154,14 +134,6 @@ class _Run:
             self._stop_watching.set()
         return self._finish()
 
-    def _watch_cancel(self) -> None:
-        while not self.cancel.is_set():
-            if self.store.cancel_requested(self.job_id):
-                self.cancelled_by_user.set()
-                self.cancel.set()
-                return
-            if self._stop_watching.wait(CANCEL_POLL_SECONDS):
-                return
 
     def _rounds(self, policy: RetryPolicy, parallel: int) -> None:
         with self.store.outcome_writer(self.job_id) as writer:
