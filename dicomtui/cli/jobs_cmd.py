@@ -12,8 +12,9 @@ import time
 from datetime import datetime
 
 from ..store.jobs import CANCELLED, DONE, FAILED, FINISHED, NOT_SENT, PENDING, QUEUED, RUNNING, Job, JobStoreError
+from ..units import size as format_size
 from .common import EXIT_FAILED, EXIT_OK, CliError, Context, print_json
-from .send_cmd import format_bytes, job_store, run_job, store_error
+from .send_cmd import job_store, run_job, store_error
 
 CANCEL_WAIT_SECONDS = 10.0  # how long `jobs cancel` waits for the running process to stop the job
 
@@ -92,7 +93,7 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
     for job in jobs:
         c = job.counts
         # A retrieve's byte count is not known (the archive reports instances): its kind goes there instead.
-        size = format_bytes(c.bytes) if job.retrieve is None else job.kind
+        size = format_size(c.bytes) if job.retrieve is None else job.kind
         print(f"{job.id:>4}  {job.state:<9}  {job.target[:24]:<24}  {f'{c.sent}/{c.total}':>11}  {c.failed:>6}  "
               f"{size:>10}  {_when(job.created)}")
     return EXIT_OK
@@ -117,7 +118,7 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
     print(f"job {job.id}: {job.kind} to {job.target} ({job.node.get('ae_title')}@{job.node.get('host')}:"
           f"{job.node.get('port')}), {job.state}" + (f": {job.message}" if job.message else ""))
     print(f"  {c.sent} of {c.total} sent, {c.failed} failed, {c.pending + c.not_sent} not sent yet, "
-          f"{c.skipped} skipped, {format_bytes(c.bytes)}")
+          f"{c.skipped} skipped, {format_size(c.bytes)}")
     print(f"  created {_when(job.created)}" + (f", finished {_when(job.finished)}" if job.finished else ""))
     for source in job.sources:
         print(f"  from {source}")

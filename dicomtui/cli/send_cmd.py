@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from .. import paths
 from ..engine.send_limits import DEFAULT_PARALLEL, MAX_PARALLEL
 from ..store.jobs import DONE, FAILED, Job, JobStore, JobStoreError, NoSuchJob
+from ..units import size
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError, Context, print_json, run_interruptible
 from .retrieve_cmd import _Bar
 
@@ -90,7 +91,7 @@ def report_job(job: Job, seconds: float, json_out: bool, interrupted: bool = Fal
                     "bytes": counts.bytes, "seconds": round(seconds, 3)})
     else:
         print(f"job {job.id}: {counts.sent} sent, {counts.failed} failed, {counts.skipped} skipped, "
-              f"{format_bytes(counts.bytes)} in {seconds:.1f} s ({job.state})")
+              f"{size(counts.bytes)} in {seconds:.1f} s ({job.state})")
         store = job_store()
         failed = store.instances(job.id, [FAILED]) if counts.failed else []
         for row in failed[:LISTED]:
@@ -112,9 +113,3 @@ def report_job(job: Job, seconds: float, json_out: bool, interrupted: bool = Fal
     return EXIT_FAILED
 
 
-def format_bytes(size: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size} bytes"

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from ...engine.loading import import_engine
-from ..units import size
+from ...units import size
 from ..widgets.result_table import ResultTable
 from .section import SectionScreen
 

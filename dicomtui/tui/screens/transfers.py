@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from ...store.jobs import FAILED, FINISHED, RUNNING, Job, JobStoreError
-from ..units import size
+from ...units import size
 from ..widgets.result_table import ResultTable
 from .confirm import ConfirmScreen
 from .section import SectionScreen

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...store.jobs import RUNNING, Job
-from ..units import size
+from ...units import size
 
 BAR_WIDTH = 8
 # (key, heading, width): 78 columns with the cell padding, so that 80 hold them beside a scrollbar.

@@ -16,7 +16,7 @@ from textual.validation import Function
 from textual.widgets import Button, Input, Label, Select, Static
 
 from ...engine.send_limits import DEFAULT_PARALLEL, MAX_PARALLEL
-from ..units import size
+from ...units import size
 
 PREVIEW_LIMIT = 200_000  # files counted for the preview before it says "more than"
 
