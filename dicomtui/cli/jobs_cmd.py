@@ -1,4 +1,4 @@
-"""dicomtui jobs list|show|retry|cancel|resume: the transfer queue from the command line.
+"""dicomtui jobs list|show|retry|cancel|pause|resume: the transfer queue from the command line.
 
 Send jobs and retrieve (move, get) jobs share the queue; where they differ (a retrieve has
 sub-operation counts instead of instance rows, and is retried as a whole request) the
@@ -11,7 +11,19 @@ import argparse
 import time
 from datetime import datetime
 
-from ..store.jobs import CANCELLED, DONE, FAILED, FINISHED, NOT_SENT, PENDING, QUEUED, RUNNING, Job, JobStoreError
+from ..store.jobs import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    FINISHED,
+    NOT_SENT,
+    PAUSED,
+    PENDING,
+    QUEUED,
+    RUNNING,
+    Job,
+    JobStoreError,
+)
 from ..units import size as format_size
 from .common import EXIT_FAILED, EXIT_OK, CliError, Context, print_json
 from .send_cmd import job_store, run_job, store_error
@@ -43,6 +55,11 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
                             "current instances)")
     cancel.add_argument("id", metavar="ID")
     cancel.set_defaults(run=run_cancel)
+
+    pause = sub.add_parser("pause", parents=[parent], help="pause a job (a running one stops after its current "
+                           "instances; 'jobs retry ID' goes on with it)")
+    pause.add_argument("id", metavar="ID")
+    pause.set_defaults(run=run_pause)
 
     resume = sub.add_parser("resume", parents=[parent], help="run the jobs a crash or an interruption left "
                             "unfinished")
@@ -177,7 +194,7 @@ def run_retry(args: argparse.Namespace, ctx: Context) -> int:
         store.reset_unsent(job.id)
     except JobStoreError as exc:
         raise store_error(exc) from None
-    return run_job(args, job.id, _node(ctx, job))
+    return run_job(args, ctx, job.id, _node(ctx, job))
 
 
 def _retry_retrieve(args: argparse.Namespace, ctx: Context, job: Job) -> int:
@@ -203,7 +220,7 @@ def _run_retrieve(args: argparse.Namespace, ctx: Context, job: Job) -> int:
     from .retrieve_cmd import run_retrieve
 
     label = f"C-MOVE to {job.retrieve.destination}" if job.kind == "move" else "C-GET"
-    return run_retrieve(args, job.id, _node(ctx, job), job.kind, label)
+    return run_retrieve(args, ctx, job.id, _node(ctx, job), job.kind, label)
 
 
 def run_cancel(args: argparse.Namespace, ctx: Context) -> int:
@@ -217,12 +234,7 @@ def run_cancel(args: argparse.Namespace, ctx: Context) -> int:
     try:
         if job.state == RUNNING and is_running_elsewhere(store, job.id):
             store.request_cancel(job.id)  # the process running it notices and stops cleanly
-            deadline = time.monotonic() + CANCEL_WAIT_SECONDS
-            while time.monotonic() < deadline:
-                if store.get(job.id).state != RUNNING:
-                    break
-                time.sleep(0.1)
-            job = store.get(job.id)
+            job = _wait_until_stopped(store, job.id)
             if job.state == RUNNING:
                 print(f"job {job.id}: cancel requested; the process running it stops after its current instances")
                 return EXIT_OK
@@ -237,6 +249,46 @@ def run_cancel(args: argparse.Namespace, ctx: Context) -> int:
     else:
         print(f"job {job.id} {job.state}: {job.counts.sent} of {job.counts.total} sent")
     return EXIT_OK
+
+
+def run_pause(args: argparse.Namespace, ctx: Context) -> int:
+    from ..engine.jobs import is_running_elsewhere
+    from ..engine.jobs.send_job import paused_message
+
+    job = _get(args.id)
+    store = job_store()
+    if job.state == PAUSED:
+        print(f"job {job.id} is paused already ('dicomtui jobs retry {job.id}' goes on with it)")
+        return EXIT_OK
+    if job.state in FINISHED:
+        raise CliError(f"job {job.id} has already finished ({job.state}); there is nothing to pause", EXIT_FAILED)
+    try:
+        if job.state == RUNNING and is_running_elsewhere(store, job.id):
+            store.request_pause(job.id)
+            job = _wait_until_stopped(store, job.id)
+            if job.state == RUNNING:
+                print(f"job {job.id}: pause requested; the process running it stops after its current instances")
+                return EXIT_OK
+        else:
+            job = store.set_state(job.id, PAUSED, paused_message(job.id))
+    except JobStoreError as exc:
+        raise store_error(exc) from None
+    if job.state != PAUSED:
+        print(f"job {job.id} ended before it could be paused: {job.state}")
+        return EXIT_OK
+    print(f"job {job.id} paused: {job.counts.sent} of {job.counts.total} done; "
+          f"'dicomtui jobs retry {job.id}' goes on with it")
+    return EXIT_OK
+
+
+def _wait_until_stopped(store, job_id: str) -> Job:
+    """The job once the process running it has stopped it, or as it is after CANCEL_WAIT_SECONDS."""
+    deadline = time.monotonic() + CANCEL_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if store.get(job_id).state != RUNNING:
+            break
+        time.sleep(0.1)
+    return store.get(job_id)
 
 
 def run_resume(args: argparse.Namespace, ctx: Context) -> int:
@@ -257,7 +309,7 @@ def run_resume(args: argparse.Namespace, ctx: Context) -> int:
         else:
             print(f"resuming job {job.id}: {job.kind} to {job.target}, {job.counts.sent} of {job.counts.total} "
                   "already sent", flush=True)
-            result = run_job(args, job.id, _node(ctx, job))
+            result = run_job(args, ctx, job.id, _node(ctx, job))
         if result != EXIT_OK:
             code = result if code == EXIT_OK else code
         if result not in (EXIT_OK, EXIT_FAILED):  # interrupted: stop here

@@ -103,6 +103,11 @@ class _Bar:
         filled = width * done // total if total else 0
         return f"{self.label} [{'#' * filled}{'.' * (width - filled)}]{counts}"
 
+    def say(self, text: str) -> None:
+        """A line of its own on stderr (between bars on a terminal): waiting for a free association, say."""
+        self.end()
+        print(text, file=sys.stderr, flush=True)
+
     def end(self) -> None:
         """Leave the bar's line, so that what follows starts on a line of its own."""
         if self._drawn:
@@ -145,7 +150,7 @@ def run_move(args: argparse.Namespace, ctx: Context) -> int:
     config, node = ctx.target(args.target)
     job = _queue(lambda store: queue_retrieve(store, "move", args.target, node, config.local.ae_title, request,
                                               destination=destination, local_port=config.local.port))
-    return run_retrieve(args, job.id, node, "move", f"C-MOVE to {destination}")
+    return run_retrieve(args, ctx, job.id, node, "move", f"C-MOVE to {destination}")
 
 
 def run_get(args: argparse.Namespace, ctx: Context) -> int:
@@ -161,7 +166,7 @@ def run_get(args: argparse.Namespace, ctx: Context) -> int:
     job = _queue(lambda store: queue_retrieve(store, "get", args.target, node, config.local.ae_title, request,
                                               storage=storage, duplicates=config.receiver.duplicates,
                                               fsync=config.receiver.fsync))
-    return run_retrieve(args, job.id, node, "get", "C-GET")
+    return run_retrieve(args, ctx, job.id, node, "get", "C-GET")
 
 
 def _queue(create):
@@ -173,18 +178,22 @@ def _queue(create):
         raise CliError(str(exc), EXIT_FAILED) from None
 
 
-def run_retrieve(args: argparse.Namespace, job_id: str, node, verb: str, label: str) -> int:
+def run_retrieve(args: argparse.Namespace, ctx: Context, job_id: str, node, verb: str, label: str) -> int:
     """Run a queued move or get job here with a progress bar and report it as `move`/`get` do
     (also for `jobs retry` and `jobs resume`)."""
     from ..engine.jobs import JobBusy
     from ..engine.jobs.retrieve_job import run_retrieve_job
+    from ..engine.jobs.slots import slots_for
     from ..store.jobs import JobStore, JobStoreError
 
     # The bar reads as before jobs existed (scripts and tests watch it); `jobs list` shows the job's id.
     bar = _Bar(label, sys.stderr.isatty() and not getattr(args, "json", False))
     try:
-        report = run_interruptible(lambda cancel: run_retrieve_job(JobStore(paths.jobs_db()), job_id, node,
-                                                                   on_progress=bar, cancel=cancel))
+        store = JobStore(paths.jobs_db())
+        slots = slots_for(store, ctx.config().transfers)
+        report = run_interruptible(lambda cancel: run_retrieve_job(
+            store, job_id, node, on_progress=bar, cancel=cancel, slots=slots,
+            on_note=lambda text: bar.say(f"job {job_id}: {text}")))
     except JobBusy as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
     except JobStoreError as exc:

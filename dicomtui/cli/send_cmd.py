@@ -59,22 +59,32 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         job = queue_send(job_store(), args.target, node, config.local.ae_title, sources, parallel=args.parallel)
     except JobStoreError as exc:
         raise store_error(exc) from None
-    return run_job(args, job.id, node)
+    return run_job(args, ctx, job.id, node)
 
 
-def run_job(args: argparse.Namespace, job_id: str, node) -> int:
+def run_job(args: argparse.Namespace, ctx: Context, job_id: str, node) -> int:
     """Run a queued job in this process with a progress bar, and report it (send, jobs retry, jobs resume)."""
     from ..engine.jobs import JobBusy, run_send_job
+    from ..engine.jobs.slots import slots_for
 
     json_out = getattr(args, "json", False)
     bar = _Bar(f"job {job_id}: C-STORE", sys.stderr.isatty() and not json_out)
 
+    said = ""
+
     def progress(p) -> None:
+        nonlocal said
+        if p.note != said:  # waiting for a free association: said once, not redrawn as a bar
+            said = p.note
+            if said:
+                bar.say(f"job {job_id}: {said}")
         bar(SimpleNamespace(completed=p.sent, failed=p.failed, warning=0, remaining=p.pending))
 
     try:
-        report = run_interruptible(lambda cancel: run_send_job(job_store(), job_id, node, on_progress=progress,
-                                                               cancel=cancel))
+        store = job_store()
+        slots = slots_for(store, ctx.config().transfers)
+        report = run_interruptible(lambda cancel: run_send_job(store, job_id, node, on_progress=progress,
+                                                               cancel=cancel, slots=slots))
     except JobBusy as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
     except JobStoreError as exc:

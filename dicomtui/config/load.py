@@ -25,6 +25,7 @@ from .problems import LineFinder, Problem
 from .queries import check_queries
 from .receiver_options import check_receiver
 from .tables import check_entries, check_fields, check_table
+from .transfer_options import check_transfers
 
 NODE_KEYS = {"name", "ae_title", "host", "port", "description", "timeout", "dimse_timeout", "max_pdu", "charset"}
 
@@ -98,7 +99,8 @@ def check_document(data: dict[str, Any], lines: LineFinder) -> tuple[Config, lis
     nodes = _check_nodes(data.get("nodes", []), lines, problems, notes)
     receiver = check_receiver(data.get("receiver", {}), lines, problems, notes)
     queries = check_queries(data.get("queries", []), nodes, lines, problems, notes)
-    return Config(local=local, nodes=nodes, receiver=receiver, queries=queries), problems, notes
+    transfers = check_transfers(data.get("transfers", {}), lines, problems, notes)
+    return Config(local=local, nodes=nodes, receiver=receiver, queries=queries, transfers=transfers), problems, notes
 
 
 def _check_local(raw: Any, lines: LineFinder, problems: list[Problem], notes: list[Problem]) -> LocalAE:

@@ -63,6 +63,14 @@ class ReceiverOptions:
 
 
 QUERY_LEVELS = ("patient", "study", "series", "image")
+@dataclass
+class TransferOptions:
+    """[transfers]: how many associations the job queue opens at once, across every process that runs jobs."""
+
+    max_associations: int = 8  # in all: send, move and get jobs together
+    max_associations_per_node: int = 4  # to any one peer (host and port), however many jobs go there
+
+
 DATE_PRESETS = ("any", "today", "yesterday", "7d", "30d", "custom")
 
 
@@ -84,6 +92,7 @@ class Config:
     receiver: ReceiverOptions = field(default_factory=ReceiverOptions)
     queries: list[SavedQuery] = field(default_factory=list)
 
+    transfers: TransferOptions = field(default_factory=TransferOptions)
     def query(self, name: str) -> SavedQuery | None:
         """The saved query with this name; names compare without regard to case."""
         key = name.strip().casefold()

@@ -17,13 +17,13 @@ def check_receiver(raw: Any, lines: LineFinder, problems: list[Problem], notes: 
     options = ReceiverOptions()
     checks = {
         "accept": _accept,
-        "max_associations": lambda v: _whole(v, 1, 64, "simultaneous associations"),
+        "max_associations": lambda v: whole(v, 1, 64, "simultaneous associations"),
         "duplicates": _duplicates,
-        "min_free_mb": lambda v: _whole(v, 0, 10_000_000, "megabytes"),
+        "min_free_mb": lambda v: whole(v, 0, 10_000_000, "megabytes"),
         "max_pdu": lambda v: check_max_pdu(v) if not isinstance(v, str) else _text_number(v),
         "fsync": _bool,
-        "workers": lambda v: _whole(v, 1, 64, "processes"),
-        "tls_port": lambda v: _whole(v, 1, 65535, "(a port number)"),
+        "workers": lambda v: whole(v, 1, 64, "processes"),
+        "tls_port": lambda v: whole(v, 1, 65535, "(a port number)"),
         "tls_cert": _pem_file,
         "tls_key": _pem_file,
         "tls_ca": _pem_file,
@@ -58,7 +58,7 @@ def _duplicates(value: Any) -> str:
     raise InvalidValue(f"use {' or '.join(repr(p) for p in DUPLICATE_POLICIES)}, not {value!r}")
 
 
-def _whole(value: Any, low: int, high: int, unit: str) -> int:
+def whole(value: Any, low: int, high: int, unit: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidValue(f"must be a whole number of {unit} without quotes, not {value!r}")
     if not low <= value <= high:

@@ -21,15 +21,17 @@ QUEUED, RUNNING, PAUSED, DONE, FAILED, CANCELLED = "queued", "running", "paused"
 JOB_STATES = (QUEUED, RUNNING, PAUSED, DONE, FAILED, CANCELLED)
 FINISHED = (DONE, FAILED, CANCELLED)
 # Which state may follow which. running -> running is a resume after a crash (a new process owns it);
-# finished -> queued is `jobs retry`.
+# finished -> queued is `jobs retry`; paused -> queued is a resume.
 TRANSITIONS = {
-    QUEUED: {RUNNING, CANCELLED},
+    QUEUED: {RUNNING, PAUSED, CANCELLED},
     RUNNING: {RUNNING, QUEUED, PAUSED, DONE, FAILED, CANCELLED},
     PAUSED: {QUEUED, RUNNING, CANCELLED},
     DONE: {QUEUED},
     FAILED: {QUEUED, CANCELLED},
     CANCELLED: {QUEUED},
 }
+
+WAITING = "waiting for a free association"  # how a running job's message starts while it waits (faces look)
 
 PENDING, SENT, NOT_SENT = "pending", "sent", "not-sent"  # and FAILED, shared with the job states
 INSTANCE_STATES = (PENDING, SENT, FAILED, NOT_SENT)
@@ -76,6 +78,7 @@ class Job:
     finished: float | None
     counts: JobCounts = field(default_factory=JobCounts)
     retrieve: RetrieveState | None = None  # move and get jobs only
+    pause_requested: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ class SkippedFile:
 
 
 _JOB_COLUMNS = ("id, kind, target, node, calling_ae, sources, options, state, scanned, cancel_requested, message, "
-                "created, started, finished")
+                "created, started, finished, pause_requested")
 _RETRIEVE_COLUMNS = "destination, request, remaining, completed, failed, warning, failed_uids, status, failure"
 _INSTANCE_COLUMNS = "path, sop_instance_uid, state, bytes, status, error, kind, transient, attempts"
 
@@ -190,8 +193,11 @@ class JobStore:
                 sets.append("message = ?")
                 values.append(message)
             if state == RUNNING:
-                sets += ["started = COALESCE(started, ?)", "finished = NULL", "cancel_requested = 0"]
+                sets += ["started = COALESCE(started, ?)", "finished = NULL", "cancel_requested = 0",
+                         "pause_requested = 0"]
                 values.append(now)
+            elif state == PAUSED:
+                sets.append("pause_requested = 0")
             elif state in FINISHED:
                 sets.append("finished = ?")
                 values.append(now)
@@ -205,10 +211,27 @@ class JobStore:
         with connect(self.path) as conn:
             conn.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ?", (_number(job_id),))
 
-    def cancel_requested(self, job_id: str) -> bool:
+    def request_pause(self, job_id: str) -> None:
+        """Ask the process running the job to stop it for now, resumable: it ends "paused"."""
         with connect(self.path) as conn:
-            row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (_number(job_id),)).fetchone()
-        return bool(row and row[0])
+            conn.execute("UPDATE jobs SET pause_requested = 1 WHERE id = ?", (_number(job_id),))
+
+    def cancel_requested(self, job_id: str) -> bool:
+        return self.stop_requested(job_id) == "cancel"
+
+    def stop_requested(self, job_id: str) -> str:
+        """What the user asked the run of this job to stop for: "cancel", "pause" or "" (cancel wins)."""
+        with connect(self.path) as conn:
+            row = conn.execute("SELECT cancel_requested, pause_requested FROM jobs WHERE id = ?",
+                               (_number(job_id),)).fetchone()
+        if row and row[0]:
+            return "cancel"
+        return "pause" if row and row[1] else ""
+
+    def set_message(self, job_id: str, message: str) -> None:
+        """Say what a running job is doing (waiting for a free association, say) without changing its state."""
+        with connect(self.path) as conn:
+            conn.execute("UPDATE jobs SET message = ? WHERE id = ?", (message, _number(job_id)))
 
     # -- instances ----------------------------------------------------------------------------------------
 
@@ -369,7 +392,7 @@ def _retrieve(conn: sqlite3.Connection, number: int) -> RetrieveState | None:
 
 def _job(row, counts: JobCounts, retrieve: RetrieveState | None = None) -> Job:
     (number, kind, target, node, calling_ae, sources, options, state, scanned, cancel_requested, message,
-     created, started, finished) = row
+     created, started, finished, pause_requested) = row
     if retrieve is not None:
         # A retrieve has no instance rows: its counts are the archive's sub-operation counts, so that a
         # face showing every job alike (sent/failed/total) shows a move or get sensibly too.
@@ -377,7 +400,8 @@ def _job(row, counts: JobCounts, retrieve: RetrieveState | None = None) -> Job:
         remaining = retrieve.remaining or 0
         counts = JobCounts(moved + retrieve.failed + remaining, remaining, moved, retrieve.failed)
     return Job(str(number), kind, target, json.loads(node), calling_ae, json.loads(sources), json.loads(options),
-               state, bool(scanned), bool(cancel_requested), message, created, started, finished, counts, retrieve)
+               state, bool(scanned), bool(cancel_requested), message, created, started, finished, counts, retrieve,
+               bool(pause_requested))
 
 
 def _instance(row) -> JobInstance:

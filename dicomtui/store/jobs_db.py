@@ -73,6 +73,10 @@ MIGRATIONS: list[str] = [
         updated     REAL
     );
     """,
+    # 3: pause. Like cancel, a flag the process running the job polls; the run then ends "paused".
+    """
+    ALTER TABLE jobs ADD COLUMN pause_requested INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

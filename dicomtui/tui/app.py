@@ -111,7 +111,8 @@ class DicomtuiApp(App):
                 engine = import_engine("dicomtui.engine.jobs.runner")
                 self._job_runner = engine.JobRunner(self.job_store, on_progress=self.job_feed.progress,
                                                     on_state=self.job_feed.state_changed,
-                                                    on_finished=self._job_finished)
+                                                    on_finished=self._job_finished,
+                                                    transfers=self.config_file.config.transfers)
             return self._job_runner
 
     @work(thread=True, group="jobs", exit_on_error=False, description="queue a send job")
@@ -127,7 +128,7 @@ class DicomtuiApp(App):
         self.call_from_thread(self.notify, f"Job {job.id}: sending {', '.join(sources)} to {target}.",
                               title="Send")
 
-    @work(thread=True, group="jobs", exit_on_error=False, description="cancel or retry a job")
+    @work(thread=True, group="jobs", exit_on_error=False, description="cancel, pause, resume or retry a job")
     def job_action(self, action: str, job_id: str) -> None:
         runner = self.job_runner()
         try:
@@ -135,6 +136,15 @@ class DicomtuiApp(App):
                 job = runner.cancel(job_id)
                 text = f"Job {job_id}: cancelling after its current instances." if job.state == "running" \
                     else f"Job {job_id} cancelled."
+            elif action == "pause":
+                job = runner.pause(job_id)
+                text = f"Job {job_id}: pausing after its current instances." if job.state == "running" \
+                    else f"Job {job_id} paused."
+            elif action == "resume":
+                job = self.job_store.get(job_id)
+                node = import_engine("dicomtui.engine.jobs").node_for_job(job, self.config_file.config)
+                text = f"Job {job_id} resumed: it goes on where it stopped." if runner.resume(job_id, node) \
+                    else f"Job {job_id} is not paused."
             else:
                 job = self.job_store.get(job_id)
                 node = import_engine("dicomtui.engine.jobs").node_for_job(job, self.config_file.config)

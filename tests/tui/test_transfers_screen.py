@@ -84,6 +84,16 @@ async def test_the_dialog_refuses_a_missing_path(make_app, storescp, tmp_path):
     assert JobStore(paths.jobs_db()).list() == []
 
 
+async def _running_send(pilot, app, folder) -> str:
+    """Send `folder` through the dialog; the job's id once it runs and has sent one instance."""
+    await _send_through_dialog(pilot, app, folder)
+    await wait_for(pilot, lambda: app.job_store.list() and app.job_store.list()[0].counts.sent >= 1, 20)
+    [job] = app.job_store.list()
+    table = app.screen.query_one("#tx-jobs", DataTable)
+    await wait_for(pilot, lambda: job.id in table.rows and _row(app, job.id)["state"] == "running")
+    return job.id
+
+
 async def test_cancel_a_running_send(make_app, storescp_factory, tmp_path):
     folder = tmp_path / "outgoing"
     generate_studies(folder, patients=1, series_per_study=1, instances_per_series=8, seed=7502,
@@ -91,11 +101,7 @@ async def test_cancel_a_running_send(make_app, storescp_factory, tmp_path):
     slow = storescp_factory(extra_args=["--sleep-during", "1"])
     app = make_app(_config(slow.port))
     async with app.run_test(size=(80, 24)) as pilot:
-        await _send_through_dialog(pilot, app, folder)
-        await wait_for(pilot, lambda: app.job_store.list() and app.job_store.list()[0].counts.sent >= 1, 20)
-        [job] = app.job_store.list()
-        table = app.screen.query_one("#tx-jobs", DataTable)
-        await wait_for(pilot, lambda: job.id in table.rows and _row(app, job.id)["state"] == "running")
+        job = app.job_store.get(await _running_send(pilot, app, folder))
         started = time.monotonic()
         await pilot.press("c")
         await wait_for(pilot, lambda: _row(app, job.id)["state"] == "cancelled", 10)
@@ -103,6 +109,72 @@ async def test_cancel_a_running_send(make_app, storescp_factory, tmp_path):
         ended = app.job_store.get(job.id)
         assert ended.state == "cancelled" and 1 <= ended.counts.sent < 8
         assert any(f"Job {job.id} cancelled" in n.message for n in app.sent_notifications)
+
+
+async def test_pause_then_resume_a_running_send(make_app, storescp_factory, tmp_path):
+    folder = tmp_path / "outgoing"
+    files = generate_studies(folder, patients=1, series_per_study=1, instances_per_series=4, seed=7503,
+                             instance_bytes=4_000)
+    slow = storescp_factory(extra_args=["+uf", "--sleep-after", "1"])  # +uf: a file per arrival
+    app = make_app(_config(slow.port))
+    async with app.run_test(size=(80, 24)) as pilot:
+        job = app.job_store.get(await _running_send(pilot, app, folder))
+        await pilot.press("p")
+        await wait_for(pilot, lambda: _row(app, job.id)["state"] == "paused", 10)
+        paused = app.job_store.get(job.id)
+        assert paused.state == "paused" and 1 <= paused.counts.sent < 4
+        assert "paused" in str(app.screen.query_one("#tx-detail", Static).render())
+        await pilot.pause(1.2)
+        assert len(slow.received()) == paused.counts.sent  # nothing goes out while paused
+        await pilot.press("p")
+        await wait_for(pilot, lambda: _row(app, job.id)["state"] == "done", 20)
+        assert _row(app, job.id)["counts"] == "4/0/4" and _row(app, job.id)["bar"] == "█" * 8
+        assert any(f"Job {job.id} resumed" in n.message for n in app.sent_notifications)
+    assert sorted(uids_of(slow.received())) == sorted(uids_of(files))  # each once
+
+
+async def test_cancel_then_retry_sends_the_rest(make_app, storescp_factory, tmp_path):
+    folder = tmp_path / "outgoing"
+    files = generate_studies(folder, patients=1, series_per_study=1, instances_per_series=4, seed=7504,
+                             instance_bytes=4_000)
+    slow = storescp_factory(extra_args=["+uf", "--sleep-after", "1"])
+    app = make_app(_config(slow.port))
+    async with app.run_test(size=(80, 24)) as pilot:
+        job = app.job_store.get(await _running_send(pilot, app, folder))
+        await pilot.press("c")
+        await wait_for(pilot, lambda: _row(app, job.id)["state"] == "cancelled", 10)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: _row(app, job.id)["state"] == "done", 20)
+        assert _row(app, job.id)["counts"] == "4/0/4"
+    assert sorted(uids_of(slow.received())) == sorted(uids_of(files))
+
+
+async def test_resume_a_paused_job_from_the_command_palette(make_app, storescp, tmp_path):
+    from dicomtui.config.model import Node
+    from dicomtui.engine.jobs import queue_send
+
+    folder = tmp_path / "outgoing"
+    files = generate_studies(folder, patients=1, series_per_study=1, instances_per_series=3, seed=7505)
+    store = JobStore(paths.jobs_db())
+    job = queue_send(store, "archive", Node("archive", "STORESCP", HOST, storescp.port), "DICOMTUI", [str(folder)])
+    store.set_state(job.id, "paused", "paused")
+    app = make_app(_config(storescp.port))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await wait_for(pilot, lambda: job.id in app.screen.query_one("#tx-jobs", DataTable).rows
+                       and _row(app, job.id)["state"] == "paused")
+        await pilot.press("ctrl+p")
+        await pilot.press(*f"resume job {job.id}")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: _row(app, job.id)["state"] == "done", 20)
+    assert sorted(uids_of(storescp.received())) == sorted(uids_of(files))
+
+
+def uids_of(paths) -> list[str]:
+    from pydicom import dcmread
+
+    return [str(dcmread(p, stop_before_pixels=True).SOPInstanceUID) for p in paths]
 
 
 async def test_a_failed_job_shows_why(make_app, storescp_factory, tmp_path):

@@ -516,6 +516,8 @@ def test_duplicate_name_is_found_even_when_the_first_node_is_broken(tmp_path):
         ('[[nodes]]\nname = "a"\nae_title = "A"\nhost = "h"\nport = 1\ndescription = 5\n', 6,
          ("description", "text")),
         ('[[nodes]]\nname = "a@b"\nae_title = "A"\nhost = "h"\nport = 1\n', 2, ("'@'",)),
+        ("[transfers]\nmax_associations = 0\n", 2, ("max_associations", "from 1 to 64")),
+        ('[transfers]\nmax_associations_per_node = "2"\n', 2, ("max_associations_per_node", "without quotes")),
         ('\n\n[[ nodes ]]   # spaced header\n  name = "a"\n  ae_title = "A"\n  host = "h"\n  "port" = 70000\n', 7,
          ("70000",)),
     ],
@@ -607,3 +609,12 @@ def test_config_lookup_by_name():
     assert config.node(" PACS ").name == "Pacs"
     assert config.node("mr") is None
     assert config.node_names() == ["Pacs", "ct"]
+
+
+def test_transfers_limits_are_read(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("[transfers]\nmax_associations = 3\nmax_associations_per_node = 1\nspeed = 2\n")
+    loaded = load(path)
+    assert not loaded.problems
+    assert (loaded.config.transfers.max_associations, loaded.config.transfers.max_associations_per_node) == (3, 1)
+    assert [n.message for n in loaded.notes] == ["[transfers] unknown key 'speed' is kept but not used"]

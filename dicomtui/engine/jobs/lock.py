@@ -72,13 +72,14 @@ def owning(store, job_id: str) -> Iterator[None]:
 
 
 def watch_cancel(store, job_id: str, cancel: threading.Event, by_user: threading.Event,
-                 stop: threading.Event) -> threading.Thread:
-    """A thread that turns the store's cancel flag (`dicomtui jobs cancel`, maybe from another process)
-    into `cancel`, marking `by_user`, until `stop` or `cancel` is set."""
+                 stop: threading.Event, paused: threading.Event) -> threading.Thread:
+    """A thread that turns the store's cancel or pause flag (`dicomtui jobs cancel`, the Transfers screen,
+    maybe in another process) into `cancel`, marking `by_user` or `paused`, until `stop` or `cancel` is set."""
     def watch() -> None:
         while not cancel.is_set():
-            if store.cancel_requested(job_id):
-                by_user.set()
+            asked = store.stop_requested(job_id)
+            if asked:
+                (by_user if asked == "cancel" else paused).set()
                 cancel.set()
                 return
             if stop.wait(CANCEL_POLL_SECONDS):

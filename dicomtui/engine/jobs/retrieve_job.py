@@ -19,11 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...config.model import Node
+from ...config.model import Node, TransferOptions
 from ...store.jobs import CANCELLED, DONE, FAILED, FINISHED, PAUSED, QUEUED, RUNNING, Job, JobStore
 from ..retrieve import RetrieveProgress, RetrieveRequest, RetrieveResult
 from .lock import owning, watch_cancel
-from .send_job import node_to_dict
+from .send_job import node_to_dict, paused_message
+from .slots import AssociationSlots, node_key, slots_for
 
 RETRIEVE_KINDS = ("move", "get")
 
@@ -56,18 +57,24 @@ def request_of(job: Job) -> RetrieveRequest:
 
 def run_retrieve_job(store: JobStore, job_id: str, node: Node, *,
                      on_progress: Callable[[RetrieveProgress], None] | None = None,
-                     cancel: threading.Event | None = None, receiver=None) -> RetrieveJobReport:
+                     cancel: threading.Event | None = None, receiver=None,
+                     slots: AssociationSlots | None = None,
+                     on_note: Callable[[str], None] | None = None) -> RetrieveJobReport:
     """Run a queued (or abandoned) move or get job to its end; raises JobBusy if another process runs it.
     `receiver`: our running receiver when the move's destination is this machine (see engine.retrieve.move)."""
     with owning(store, job_id):
-        return _Run(store, job_id, node, on_progress, cancel or threading.Event(), receiver).run()
+        return _Run(store, job_id, node, on_progress, cancel or threading.Event(), receiver,
+                    slots or slots_for(store, TransferOptions()), on_note).run()
 
 
 class _Run:
-    def __init__(self, store: JobStore, job_id: str, node: Node, on_progress, cancel: threading.Event, receiver):
-        self.store, self.job_id, self.node = store, job_id, node
+    def __init__(self, store: JobStore, job_id: str, node: Node, on_progress, cancel: threading.Event, receiver,
+                 slots: AssociationSlots, on_note=None):
+        self.store, self.job_id, self.node, self.slots = store, job_id, node, slots
+        self.on_note = on_note
         self.on_progress, self.cancel, self.receiver = on_progress, cancel, receiver
         self.cancelled_by_user = threading.Event()
+        self.paused = threading.Event()
         self._stop_watching = threading.Event()
         self.started = time.monotonic()
 
@@ -80,8 +87,15 @@ class _Run:
         self.store.reset_retrieve(self.job_id)  # a resumed or retried retrieve runs the whole request again
         self.store.set_state(self.job_id, RUNNING, "")
         # The engine's own canceller turns `cancel` into a C-CANCEL on the association.
-        watch_cancel(self.store, self.job_id, self.cancel, self.cancelled_by_user, self._stop_watching)
+        watch_cancel(self.store, self.job_id, self.cancel, self.cancelled_by_user, self._stop_watching, self.paused)
+        lease = None
         try:
+            lease = self.slots.acquire(node_key(self.node.host, self.node.port), 1, self.cancel,
+                                       on_wait=self._waiting_for_slot)
+            if lease is None:
+                result = RetrieveResult()
+                result.fail("cancelled", "cancelled while it waited for a free association")
+                return self._finish(result)
             with self.store.retrieve_writer(self.job_id) as writer:
                 def progress(p: RetrieveProgress) -> None:
                     writer.progress(p.remaining, p.completed, p.failed, p.warning)  # on disk before it is shown
@@ -94,7 +108,14 @@ class _Run:
                               failure=result.failure or "")
         finally:
             self._stop_watching.set()
+            if lease is not None:
+                lease.release()
         return self._finish(result)
+
+    def _waiting_for_slot(self, reason: str) -> None:
+        self.store.set_message(self.job_id, reason)  # the faces show the job's message
+        if self.on_note is not None:
+            self.on_note(reason)
 
     def _retrieve(self, job: Job, progress) -> RetrieveResult:
         from ..retrieve import move
@@ -119,6 +140,8 @@ class _Run:
             state, message = DONE, ""
         elif result.failure == "cancelled" and self.cancelled_by_user.is_set():
             state, message = CANCELLED, f"{result.error} ('dicomtui jobs retry' runs it again)"
+        elif result.failure == "cancelled" and self.paused.is_set():
+            state, message = PAUSED, paused_message(self.job_id)
         elif result.failure == "cancelled" and self.cancel.is_set():
             state, message = QUEUED, "interrupted ('dicomtui jobs resume' runs it again)"
             interrupted = True

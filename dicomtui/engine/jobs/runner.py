@@ -3,11 +3,15 @@ process with run_send_job; the app keeps working while several run here.
 
     runner = JobRunner(store, on_progress=feed, on_state=changed, on_finished=done)
     job = runner.send("pacs", node, "DICOMTUI", ["/data/study"], parallel=2)
-    runner.cancel(job.id)
+    runner.pause(job.id); runner.resume(job.id, node); runner.cancel(job.id)
+
+Every job runs in a thread of its own as soon as it is started, and waits there for a free association
+slot (engine/jobs/slots.py): the global and per-node limits of [transfers] are what schedules them, the
+same limits a `dicomtui send` in another process obeys.
 
 Callbacks come from the job threads, as often as instances go (thousands a second): they must be
-cheap and thread-safe; a face coalesces them. Cancel goes through the store's flag, as
-`dicomtui jobs cancel` does, so a job cancelled here ends "cancelled" with its rows committed.
+cheap and thread-safe; a face coalesces them. Cancel and pause go through the store's flags, as
+`dicomtui jobs cancel` does, so a job stopped here ends "cancelled" or "paused" with its rows committed.
 """
 
 from __future__ import annotations
@@ -16,21 +20,37 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from ...config.model import Node
-from ...store.jobs import CANCELLED, DONE, FAILED, NOT_SENT, PENDING, QUEUED, RUNNING, Job, JobStore
+from ...config.model import Node, TransferOptions
+from ...store.jobs import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    NOT_SENT,
+    PAUSED,
+    PENDING,
+    QUEUED,
+    RUNNING,
+    Job,
+    JobStateError,
+    JobStore,
+)
 from .lock import JobBusy, is_running_elsewhere
 from .retrieve_job import run_retrieve_job
-from .send_job import JobProgress, JobReport, queue_send, resumable, run_send_job
+from .send_job import JobProgress, JobReport, paused_message, queue_send, resumable, run_send_job
+from .slots import slots_for
 
 
 class JobRunner:
     def __init__(self, store: JobStore, *,
                  on_progress: Callable[[JobProgress], None] | None = None,
                  on_state: Callable[[str], None] | None = None,
-                 on_finished: Callable[[JobReport | None, str, str | None], None] | None = None) -> None:
+                 on_finished: Callable[[JobReport | None, str, str | None], None] | None = None,
+                 transfers: TransferOptions | None = None) -> None:
         """on_state(job_id): the job's state changed in the store (started, ended).
-        on_finished(report, job_id, error): a run ended; error is a sentence when it could not run at all."""
+        on_finished(report, job_id, error): a run ended; error is a sentence when it could not run at all.
+        transfers: the association limits ([transfers] of the config)."""
         self.store = store
+        self.slots = slots_for(store, transfers or TransferOptions())
         self._on_progress = on_progress
         self._on_state = on_state
         self._on_finished = on_finished
@@ -76,6 +96,28 @@ class JobRunner:
         job = self.store.set_state(job_id, CANCELLED, "cancelled ('dicomtui jobs retry' sends what is left)")
         self._state(job_id)
         return job
+
+    def pause(self, job_id: str) -> Job:
+        """Pause a job: a running one (here or in another process) stops after its current instances (a move
+        or get sends C-CANCEL) and ends "paused"; a queued one becomes "paused" at once. resume() goes on."""
+        job = self.store.get(job_id)
+        if job.state == RUNNING and (self.is_running_here(job_id) or is_running_elsewhere(self.store, job_id)):
+            self.store.request_pause(job_id)
+            return job
+        if job.state not in (QUEUED, RUNNING):  # running with nobody behind it: a crash left it, pausable
+            raise JobStateError(f"job {job_id} is {job.state}: only a queued or running job can be paused")
+        job = self.store.set_state(job_id, PAUSED, paused_message(job_id))
+        self._state(job_id)
+        return job
+
+    def resume(self, job_id: str, node: Node) -> bool:
+        """Go on with a paused job where it stopped (nothing confirmed is sent again); False if it is not
+        paused."""
+        if self.store.get(job_id).state != PAUSED:
+            return False
+        self.store.set_state(job_id, QUEUED, "")
+        self._state(job_id)
+        return self.start(job_id, node)
 
     def retry(self, job_id: str, node: Node) -> bool:
         """Send again what a finished job did not send, or run a failed move or get again whole (as
@@ -132,9 +174,10 @@ class JobRunner:
             self._state(job_id)
             if self.store.get(job_id).retrieve is not None:
                 # A move or get: its counts reach the screen through the store (re-read every few seconds).
-                report = run_retrieve_job(self.store, job_id, node, cancel=cancel)
+                report = run_retrieve_job(self.store, job_id, node, cancel=cancel, slots=self.slots)
             else:
-                report = run_send_job(self.store, job_id, node, on_progress=reported, cancel=cancel)
+                report = run_send_job(self.store, job_id, node, on_progress=reported, cancel=cancel,
+                                      slots=self.slots)
         except Exception as exc:  # JobBusy, JobStoreError, or a bug: said in words, never lost in a thread
             error = str(exc) if str(exc) else repr(exc)
         finally:

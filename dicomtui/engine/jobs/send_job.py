@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ...config.model import Config, Node
+from ...config.model import Config, Node, TransferOptions
 from ...store.jobs import (
     CANCELLED,
     DONE,
@@ -34,6 +34,7 @@ from ...store.jobs import (
 from ..send import NOT_SENT, InstanceOutcome, SendProgress, scan, send_scanned
 from .lock import is_running_elsewhere, owning, watch_cancel
 from .policy import RetryPolicy, is_transient
+from .slots import AssociationSlots, node_key, slots_for
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class JobProgress:
     round: int  # 1 for the first attempt of this run, 2... for retries
     waiting: float = 0.0  # seconds of back-off before the next round, when waiting
     last: InstanceOutcome | None = None
+    note: str = ""  # why it is not sending right now (no free association), in words; "" while it sends
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ class JobReport:
     job: Job
     seconds: float
     interrupted: bool = False  # stopped by the caller's cancel (Ctrl-C), not by `jobs cancel`: resumable
+
+
+def paused_message(job_id: str) -> str:
+    return f"resume it on the Transfers screen (p) or with 'dicomtui jobs retry {job_id}'"
 
 
 def node_to_dict(node: Node) -> dict:
@@ -95,23 +101,29 @@ def resumable(store: JobStore) -> list[Job]:
 def run_send_job(store: JobStore, job_id: str, node: Node, *,
                  on_progress: Callable[[JobProgress], None] | None = None,
                  cancel: threading.Event | None = None,
-                 sleep: Callable[[threading.Event, float], bool] | None = None) -> JobReport:
-    """Run a queued (or abandoned) send job to its end; raises JobBusy if another process runs it."""
+                 sleep: Callable[[threading.Event, float], bool] | None = None,
+                 slots: AssociationSlots | None = None) -> JobReport:
+    """Run a queued (or abandoned) send job to its end; raises JobBusy if another process runs it.
+    `slots`: the association limits it shares with other jobs (default: [transfers]' defaults)."""
     with owning(store, job_id):
-        return _Run(store, job_id, node, on_progress, cancel or threading.Event(), sleep).run()
+        return _Run(store, job_id, node, on_progress, cancel or threading.Event(), sleep,
+                    slots or slots_for(store, TransferOptions())).run()
 
 
 class _Run:
-    def __init__(self, store: JobStore, job_id: str, node: Node, on_progress, cancel: threading.Event, sleep):
-        self.store, self.job_id, self.node = store, job_id, node
+    def __init__(self, store: JobStore, job_id: str, node: Node, on_progress, cancel: threading.Event, sleep,
+                 slots: AssociationSlots):
+        self.store, self.job_id, self.node, self.slots = store, job_id, node, slots
         self.on_progress, self.cancel = on_progress, cancel
         self.sleep = sleep or (lambda event, seconds: event.wait(seconds))
         self.cancelled_by_user = threading.Event()
+        self.paused = threading.Event()
         self._stop_watching = threading.Event()
         self.started = time.monotonic()
         self.round = 0
         self._states: dict[str, str] = {}
         self._counts: dict[str, int] = {}
+        self._note = ""
 
     def run(self) -> JobReport:
         job = self.store.get(self.job_id)
@@ -121,7 +133,7 @@ class _Run:
         policy = RetryPolicy(options.get("attempts", 4), options.get("first_delay", 1.0),
                              options.get("max_delay", 60.0))
         self.store.set_state(self.job_id, RUNNING, "")
-        watch_cancel(self.store, self.job_id, self.cancel, self.cancelled_by_user, self._stop_watching)
+        watch_cancel(self.store, self.job_id, self.cancel, self.cancelled_by_user, self._stop_watching, self.paused)
         try:
             if not job.scanned:
                 found = scan(job.sources, self.cancel)
@@ -147,8 +159,23 @@ class _Run:
                     self._report(None, waiting=delay)
                     if self.sleep(self.cancel, delay):
                         return
-                self.round += 1
-                self._send(todo, parallel, writer)
+                lease = self.slots.acquire(node_key(self.node.host, self.node.port), parallel, self.cancel,
+                                           on_wait=self._waiting_for_slot)
+                if lease is None:
+                    return
+                try:
+                    if self._note:
+                        self._note = ""
+                        self.store.set_message(self.job_id, "")
+                    self.round += 1
+                    self._send(todo, lease.count, writer)
+                finally:
+                    lease.release()
+
+    def _waiting_for_slot(self, reason: str) -> None:
+        self._note = reason
+        self.store.set_message(self.job_id, reason)  # `jobs list` and other processes see it too
+        self._report(None)
 
     def _send(self, todo, parallel: int, writer) -> None:
         counts = self.store.counts(self.job_id)
@@ -191,7 +218,8 @@ class _Run:
         c = self._counts
         self.on_progress(JobProgress(self.job_id, c["total"], c["sent"], c["failed"],
                                      c["total"] - c["sent"] - c["failed"], c["bytes"],
-                                     time.monotonic() - self.started, max(1, self.round), waiting, last))
+                                     time.monotonic() - self.started, max(1, self.round), waiting, last,
+                                     self._note))
 
     def _finish(self) -> JobReport:
         seconds = time.monotonic() - self.started
@@ -199,6 +227,8 @@ class _Run:
         interrupted = False
         if self.cancelled_by_user.is_set():
             state, message = CANCELLED, "cancelled ('dicomtui jobs retry' sends what is left)"
+        elif self.paused.is_set():
+            state, message = PAUSED, paused_message(self.job_id)
         elif self.cancel.is_set():
             state, message = QUEUED, "interrupted ('dicomtui jobs resume' sends what is left)"
             interrupted = True

@@ -18,13 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from ...store.jobs import FAILED, FINISHED, RUNNING, Job, JobStoreError
+from ...store.jobs import FAILED, FINISHED, PAUSED, RUNNING, Job, JobStoreError
 from ...units import size
 from ..widgets.result_table import ResultTable
 from .confirm import ConfirmScreen
 from .section import SectionScreen
 from .transfers_commands import TransferCommands
-from .transfers_format import COLUMNS, Live, cells
+from .transfers_format import COLUMNS, FAILED_CELL, Live, cells
 from .transfers_send import SendRequest, SendScreen
 
 TICK_SECONDS = 0.1  # at most ten screen updates a second, however fast instances go
@@ -33,13 +33,17 @@ RELOAD_SECONDS = 3.0  # the whole queue from the store: other processes' jobs, a
 
 class TransfersScreen(SectionScreen):
     SECTION_ID = "transfers"
-    HELP = ("Transfer jobs: sends queued here or with 'dicomtui send', kept in the job queue between runs. "
-            "A job that a crash or a quit left unfinished can be resumed (u): nothing the peer confirmed is "
-            "sent again. Finished jobs stay listed as history.")
+    HELP = ("Transfer jobs: sends, moves and gets queued here or with 'dicomtui send', kept in the job queue "
+            "between runs. p pauses the selected job and resumes it where it stopped; a job that a crash or a "
+            "quit left unfinished can be resumed (u): nothing the peer confirmed is sent again. Jobs wait for a "
+            "free association ([transfers] max_associations, max_associations_per_node). Finished jobs stay "
+            "listed as history.")
     COMMANDS = SectionScreen.COMMANDS | {TransferCommands}
     BINDINGS = [
         Binding("n", "new_send", "New send", id="transfers.new", tooltip="Send files and folders to a node"),
         Binding("c", "cancel_job", "Cancel", id="transfers.cancel", tooltip="Cancel the selected job"),
+        Binding("p", "pause_job", "Pause/resume", id="transfers.pause",
+                tooltip="Pause the selected job, or go on with it where it stopped"),
         Binding("r", "retry_job", "Retry", id="transfers.retry",
                 tooltip="Send again what the selected job did not send"),
         Binding("u", "resume", "Resume", id="transfers.resume", tooltip="Run the jobs a crash or a quit left"),
@@ -95,7 +99,7 @@ class TransfersScreen(SectionScreen):
                             base_failed=p.failed)
                 self._live[job_id] = live
             live.total, live.sent, live.failed, live.bytes = p.total, p.sent, p.failed, p.bytes
-            live.seconds, live.waiting = p.seconds, p.waiting
+            live.seconds, live.waiting, live.note = p.seconds, p.waiting, p.note
         with self.app.batch_update():
             self._show_rows(set(progress) | changed)
 
@@ -151,10 +155,15 @@ class TransfersScreen(SectionScreen):
         if key == "state":
             colour = {"done": theme.success, "failed": theme.error, "cancelled": theme.warning,
                       "running": theme.accent, "scanning": theme.accent, "retrying": theme.warning,
-                      "stopping": theme.warning}.get(value)
+                      "stopping": theme.warning, "paused": theme.warning, "pausing": theme.warning,
+                      "waiting": theme.secondary}.get(value)
             return Text(value, style=colour or "")
         if key == "bar":
-            return Text(value, style=theme.primary or "")
+            text = Text(value, style=theme.primary or "")
+            failed_at = value.find(FAILED_CELL)
+            if failed_at >= 0:
+                text.stylize(theme.error or "", failed_at, value.rfind(FAILED_CELL) + 1)
+            return text
         return value
 
     # -- the selected job -----------------------------------------------------------------------------------
@@ -248,6 +257,23 @@ class TransfersScreen(SectionScreen):
             self.notify(f"Job {job_id} has already finished ({job.state}).", title="Cancel")
             return
         self.app.job_action("cancel", job_id)
+
+    def action_pause_job(self) -> None:
+        job = self.selected()
+        if job is not None:
+            self.pause_or_resume(job.id)
+
+    def pause_or_resume(self, job_id: str) -> None:
+        job = self._jobs.get(job_id)
+        if job is None:
+            return
+        if job.state == PAUSED:
+            self.app.job_action("resume", job_id)
+        elif job.state in FINISHED:
+            self.notify(f"Job {job_id} has finished ({job.state}): r sends again what it did not send.",
+                        title="Pause")
+        else:
+            self.app.job_action("pause", job_id)
 
     def action_retry_job(self) -> None:
         job = self.selected()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ...store.jobs import FINISHED, RUNNING
+from ...store.jobs import FINISHED, PAUSED, RUNNING
 from ..commands import ListedCommands
 
 
@@ -26,7 +26,7 @@ class TransfersAppCommands(ListedCommands):
 
 
 class TransferCommands(ListedCommands):
-    """On the Transfers screen: every action, and cancel or retry named per job."""
+    """On the Transfers screen: every action, and pause, resume, cancel or retry named per job."""
 
     def _commands(self) -> list[tuple[str, object, str]]:
         screen = self.screen
@@ -35,6 +35,12 @@ class TransferCommands(ListedCommands):
             ("Refresh jobs", screen.action_refresh, "Read every job from the queue again"),
         ]
         for job in reversed(screen.jobs()):
+            if job.state == PAUSED:
+                commands.append((f"Resume job {job.id}", partial(screen.pause_or_resume, job.id),
+                                 f"go on with {job.kind} to {job.target} where it stopped"))
+            elif job.state not in FINISHED:
+                commands.append((f"Pause job {job.id}", partial(screen.pause_or_resume, job.id),
+                                 f"{job.kind} to {job.target}, {job.state}"))
             if job.state not in FINISHED:
                 commands.append((f"Cancel job {job.id}", partial(screen.cancel_job, job.id),
                                  f"{job.kind} to {job.target}, {job.state}"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...store.jobs import RUNNING, Job
+from ...store.jobs import RUNNING, WAITING, Job
 from ...units import size
 
 BAR_WIDTH = 8
@@ -25,6 +25,7 @@ class Live:
     bytes: int
     seconds: float
     waiting: float = 0.0
+    note: str = ""  # why it does not send right now (no free association)
     base_bytes: int = 0
     base_sent: int = 0
     base_failed: int = 0
@@ -32,11 +33,20 @@ class Live:
 
 
 
-def bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
+SENT_CELL, FAILED_CELL, LEFT_CELL = "█", "▒", "░"
+
+
+def bar(sent: int, failed: int, total: int, width: int = BAR_WIDTH) -> str:
+    """Sent, then failed, then what is left: a job whose instances all failed must not look complete."""
     if total <= 0:
-        return "░" * width
-    filled = round(width * min(done, total) / total)
-    return "█" * filled + "░" * (width - filled)
+        return LEFT_CELL * width
+    done = round(width * min(sent + failed, total) / total)
+    good = min(done, round(width * min(sent, total) / total))
+    if failed and done == good and done < width:
+        done += 1  # a failure is never invisible
+    if failed and good == done and good > 0:
+        good -= 1
+    return SENT_CELL * good + FAILED_CELL * (done - good) + LEFT_CELL * (width - done)
 
 
 def mb_per_second(nbytes: float, seconds: float) -> str:
@@ -67,11 +77,17 @@ def cells(job: Job, live: Live | None) -> dict[str, str]:
             eta = duration(left * live.seconds / done_here) if left > 0 else ""
         if live.waiting:
             state = "retrying"
+        elif live.note:
+            state = "waiting"
     elif job.started and job.finished and job.finished > job.started and nbytes:
         rate = mb_per_second(nbytes, job.finished - job.started)
     if job.state == RUNNING and job.cancel_requested:
         state = "stopping"
+    elif job.state == RUNNING and job.pause_requested:
+        state = "pausing"
+    elif job.state == RUNNING and job.message.startswith(WAITING):  # run by another process, or not yet fed
+        state = "waiting"
     elif job.state == RUNNING and not total:
         state = "scanning"
-    return {"id": job.id, "kind": job.kind, "target": job.target, "state": state, "bar": bar(sent + failed, total),
+    return {"id": job.id, "kind": job.kind, "target": job.target, "state": state, "bar": bar(sent, failed, total),
             "counts": f"{sent}/{failed}/{total}", "bytes": size(nbytes), "rate": rate, "eta": eta}
