@@ -37,6 +37,11 @@ def default_storage_dir() -> Path:
     return data_dir() / "storage"
 
 
+def default_worklist_dir() -> Path:
+    """The local worklist's `.wl` files, beside the archive's default folder."""
+    return data_dir() / "worklists"
+
+
 def state_db() -> Path:
     """SQLite file for state the app keeps between runs (last echo results, and later jobs)."""
     return data_dir() / "state.sqlite3"

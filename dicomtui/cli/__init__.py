@@ -10,10 +10,22 @@ import argparse
 import sys
 
 from .. import paths
-from . import archive_cmd, config_cmd, echo_cmd, find_cmd, jobs_cmd, nodes_cmd, retrieve_cmd, send_cmd, serve_cmd
+from . import (
+    archive_cmd,
+    config_cmd,
+    echo_cmd,
+    find_cmd,
+    jobs_cmd,
+    nodes_cmd,
+    retrieve_cmd,
+    send_cmd,
+    serve_cmd,
+    worklist_cmd,
+)
 from .common import EXIT_INTERRUPTED, CliError, Context, hard_exit
 
-COMMANDS = (echo_cmd, find_cmd, retrieve_cmd, send_cmd, jobs_cmd, nodes_cmd, config_cmd, serve_cmd, archive_cmd)
+COMMANDS = (echo_cmd, find_cmd, worklist_cmd, retrieve_cmd, send_cmd, jobs_cmd, nodes_cmd, config_cmd, serve_cmd,
+            archive_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

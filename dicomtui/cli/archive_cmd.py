@@ -1,4 +1,4 @@
-"""dicomtui archive reindex|stats [--storage DIR]; dicomtui demo [--storage DIR]"""
+"""dicomtui archive reindex|stats [--storage DIR]; dicomtui demo [--storage DIR] [--worklists DIR]"""
 
 from __future__ import annotations
 
@@ -25,10 +25,13 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
 
     demo = subparsers.add_parser("demo", parents=[parent], help="fill the local archive with synthetic studies",
                                  description="Fill the local archive with synthetic patients across modalities, "
-                                             "including Chinese, Japanese and accented Latin names, so every "
-                                             "screen has something to show.")
+                                             "including Chinese, Japanese and accented Latin names, and the local "
+                                             "worklist with procedures scheduled today, so every screen has "
+                                             "something to show.")
     demo.add_argument("--storage", help="archive folder (default: [local] storage)")
     demo.add_argument("--patients", type=int, default=8, help="how many patients (default 8)")
+    demo.add_argument("--worklists", help="worklist folder for the demo's scheduled procedures "
+                                          "(default: [local] worklists)")
     demo.set_defaults(run=run_demo)
 
 
@@ -76,4 +79,24 @@ def run_demo(args: argparse.Namespace, ctx: Context) -> int:
         outcome = import_files(storage, files, source="DEMO")
     print(f"demo: {outcome.stored} synthetic instance(s) stored in {storage}"
           + (f" ({outcome.duplicates} already there)" if outcome.duplicates else ""))
+    folder, items = _demo_worklist(args, ctx)
+    print(f"demo: {items} worklist item(s) scheduled today and tomorrow in {folder}")
     return EXIT_OK
+
+
+def _demo_worklist(args: argparse.Namespace, ctx: Context) -> tuple[Path, int]:
+    """Scheduled procedures for today (and a few for tomorrow), so the local worklist has something to
+    show; running demo again on another day moves them to that day (same file names)."""
+    import datetime
+
+    from .. import paths
+    from ..dicom.synthetic_worklist import make_worklist_specs, write_worklist
+
+    if args.worklists:
+        folder = Path(args.worklists).expanduser().resolve()
+    else:
+        folder = ctx.config().local.worklists or paths.default_worklist_dir()
+    today = datetime.date.today()
+    specs = (make_worklist_specs(today, seed=2026, items=12)
+             + make_worklist_specs(today + datetime.timedelta(days=1), seed=2027, items=3))
+    return folder, len(write_worklist(folder, specs))

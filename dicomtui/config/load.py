@@ -110,6 +110,7 @@ def _check_local(raw: Any, lines: LineFinder, problems: list[Problem], notes: li
         "port": _strict_int(check_port),
         "bind": check_host,
         "storage": _folder,
+        "worklists": _folder,
     }
     check_table(raw, "local", local, checks, lines, problems, notes)
     return local

@@ -22,6 +22,7 @@ class LocalAE:
     port: int = DEFAULT_PORT
     bind: str = DEFAULT_BIND
     storage: Path | None = None  # None: the default folder under the data directory
+    worklists: Path | None = None  # `.wl` files the receiver serves as a worklist; None: the data directory's
 
 
 @dataclass
@@ -62,7 +63,6 @@ class ReceiverOptions:
     tls_ca: Path | None = None  # when set, callers must present a certificate signed by it
 
 
-QUERY_LEVELS = ("patient", "study", "series", "image")
 @dataclass
 class TransferOptions:
     """[transfers]: how many associations the job queue opens at once, across every process that runs jobs."""
@@ -71,6 +71,7 @@ class TransferOptions:
     max_associations_per_node: int = 4  # to any one peer (host and port), however many jobs go there
 
 
+QUERY_LEVELS = ("patient", "study", "series", "image")
 DATE_PRESETS = ("any", "today", "yesterday", "7d", "30d", "custom")
 
 
@@ -91,8 +92,8 @@ class Config:
     nodes: list[Node] = field(default_factory=list)
     receiver: ReceiverOptions = field(default_factory=ReceiverOptions)
     queries: list[SavedQuery] = field(default_factory=list)
-
     transfers: TransferOptions = field(default_factory=TransferOptions)
+
     def query(self, name: str) -> SavedQuery | None:
         """The saved query with this name; names compare without regard to case."""
         key = name.strip().casefold()

@@ -26,6 +26,7 @@ ae_title = "{DEFAULT_AE_TITLE}"
 port = {DEFAULT_PORT}
 bind = "{DEFAULT_BIND}"
 # storage = "/srv/dicom"   # default: the 'storage' folder in the data directory
+# worklists = "/srv/worklists"   # .wl files of the local worklist; default: 'worklists' in the data directory
 """
 
 

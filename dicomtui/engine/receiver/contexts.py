@@ -1,4 +1,4 @@
-"""What the receiver accepts: Verification, every storage SOP class, Query/Retrieve.
+"""What the receiver accepts: Verification, every storage SOP class, Query/Retrieve, Modality Worklist.
 
 pynetdicom's acceptor picks, for each proposed context, the first transfer syntax of ITS
 OWN list that the sender proposed. Uncompressed syntaxes come first so that we never make
@@ -11,6 +11,7 @@ from __future__ import annotations
 from pydicom import uid
 from pynetdicom import AE, AllStoragePresentationContexts
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    ModalityWorklistInformationFind,
     PatientRootQueryRetrieveInformationModelFind,
     PatientRootQueryRetrieveInformationModelGet,
     PatientRootQueryRetrieveInformationModelMove,
@@ -53,6 +54,9 @@ QUERY_RETRIEVE = [
     StudyRootQueryRetrieveInformationModelFind,
     PatientRootQueryRetrieveInformationModelMove,
     StudyRootQueryRetrieveInformationModelMove,
+    # The local worklist (worklist_scp.py). Listed here, not apart, because the fast storage path
+    # (service.py) hands every association proposing one of these to pynetdicom, which answers C-FIND.
+    ModalityWorklistInformationFind,
 ]
 GET = [PatientRootQueryRetrieveInformationModelGet, StudyRootQueryRetrieveInformationModelGet]
 

@@ -1,4 +1,5 @@
-"""The local archive's Query/Retrieve SCP: C-FIND, C-MOVE and C-GET over the index.
+"""The local archive's Query/Retrieve SCP: C-FIND, C-MOVE and C-GET over the index (and Modality
+Worklist C-FIND, handed to worklist_scp.py).
 
 Handlers are generators that pynetdicom drives; each checks `event.is_cancelled` between
 responses so a C-CANCEL stops the work at once.
@@ -14,6 +15,7 @@ from pynetdicom import build_context, evt
 from ..archive.query import QueryError, find, instances_for, model_of
 from ..association import NODELAY_HANDLER
 from .events import ReceiverProblem
+from .worklist_scp import is_worklist, worklist_responses
 
 if TYPE_CHECKING:
     from .service import Receiver
@@ -31,6 +33,9 @@ def _model(event: evt.Event) -> str:
 
 def query_retrieve_handlers(receiver: Receiver) -> list:
     def on_find(event: evt.Event):
+        if is_worklist(event):  # one C-FIND handler per AE: the worklist model is answered elsewhere
+            yield from worklist_responses(receiver, event)
+            return
         try:
             identifier = event.identifier
             for match in find(receiver.index, identifier, _model(event), retrieve_ae=receiver.settings.ae_title):

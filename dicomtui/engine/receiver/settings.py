@@ -32,6 +32,7 @@ class ReceiverSettings:
     tls_key: Path | None = None
     tls_ca: Path | None = None  # set: mutual TLS, callers need a certificate signed by it
     tls_handshake_seconds: float = 10.0
+    worklists: Path | None = None  # `.wl` files answering Modality Worklist C-FIND; None: an empty worklist
 
     @property
     def pdu_limit(self) -> int:
@@ -69,4 +70,5 @@ def settings_from_config(config: Config) -> ReceiverSettings:
         tls_cert=receiver.tls_cert,
         tls_key=receiver.tls_key,
         tls_ca=receiver.tls_ca,
+        worklists=(local.worklists or paths.default_worklist_dir()),
     )
