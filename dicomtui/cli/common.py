@@ -81,6 +81,7 @@ def run_interruptible(work: Callable[[threading.Event], T]) -> T:
     abort its association cleanly, and then leaves even if a network call is still stuck.
     """
     cancel = threading.Event()
+    done = threading.Event()
     outcome: dict[str, Any] = {}
 
     def target() -> None:
@@ -88,15 +89,19 @@ def run_interruptible(work: Callable[[threading.Event], T]) -> T:
             outcome["value"] = work(cancel)
         except BaseException as exc:  # handed to the main thread below
             outcome["error"] = exc
+        finally:
+            done.set()
 
     thread = threading.Thread(target=target, name="dicomtui-cli-work", daemon=True)
     thread.start()
     try:
-        while thread.is_alive():
-            thread.join(0.1)
+        # An Event, not thread.join(): a join that Ctrl-C interrupts leaves the thread looking finished
+        # (CPython before 3.13), so the grace below would not wait and a job would be left "running".
+        while not done.wait(0.1):
+            pass
     except KeyboardInterrupt:
         cancel.set()
-        thread.join(2.0)
+        done.wait(2.0)
         raise
     if "error" in outcome:
         raise outcome["error"]

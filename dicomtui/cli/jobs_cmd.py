@@ -8,6 +8,8 @@ retrieve_* helpers below take over.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from datetime import datetime
 
@@ -25,10 +27,11 @@ from ..store.jobs import (
     JobStoreError,
 )
 from ..units import size as format_size
-from .common import EXIT_FAILED, EXIT_OK, CliError, Context, print_json
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, CliError, Context, print_json, run_interruptible
 from .send_cmd import job_store, run_job, store_error
 
 CANCEL_WAIT_SECONDS = 10.0  # how long `jobs cancel` waits for the running process to stop the job
+JOB_NICENESS = 10  # how much lower than the app a job process of the app runs
 
 
 def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
@@ -60,6 +63,13 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
                            "instances; 'jobs retry ID' goes on with it)")
     pause.add_argument("id", metavar="ID")
     pause.set_defaults(run=run_pause)
+
+    # The app runs each job as a process of its own with this (engine/jobs/child.py); not for people.
+    child = sub.add_parser("run", parents=[parent], help=argparse.SUPPRESS)
+    child.add_argument("id", metavar="ID")
+    child.add_argument("--store", required=True, help="the job database")
+    child.add_argument("--events", action="store_true", help="progress as JSON lines on stdout")
+    child.set_defaults(run=run_child)
 
     resume = sub.add_parser("resume", parents=[parent], help="run the jobs a crash or an interruption left "
                             "unfinished")
@@ -289,6 +299,42 @@ def _wait_until_stopped(store, job_id: str) -> Job:
             break
         time.sleep(0.1)
     return store.get(job_id)
+
+
+def run_child(args: argparse.Namespace, ctx: Context) -> int:
+    """Run one job for the app: progress as JSON lines on stdout; exit 0 when it is done, 1 when it ended
+    otherwise (failed, cancelled, paused), 130 when interrupted (the app quit: it is queued again)."""
+    from pathlib import Path
+
+    from ..engine.jobs import JobBusy, run_send_job
+    from ..engine.jobs.child import EventWriter
+    from ..engine.jobs.retrieve_job import run_retrieve_job
+    from ..engine.jobs.slots import slots_for
+    from ..store.jobs import JobStore
+
+    if args.events:
+        # The app's own job: on a busy machine the screen that shows it comes first (a key answered at once
+        # matters more than a few percent of throughput, and on an idle core the job loses nothing).
+        os.nice(JOB_NICENESS)
+    store = JobStore(Path(args.store))
+    events = EventWriter(sys.stdout)
+    try:
+        job = store.get(args.id)
+        node, slots = _node(ctx, job), slots_for(store, ctx.config().transfers)
+        events.started()
+        if job.retrieve is not None:
+            report = run_interruptible(lambda cancel: run_retrieve_job(store, job.id, node, cancel=cancel,
+                                                                       slots=slots))
+        else:
+            report = run_interruptible(lambda cancel: run_send_job(store, job.id, node, cancel=cancel, slots=slots,
+                                                                   on_progress=events.progress))
+    except JobBusy as exc:
+        raise CliError(str(exc), EXIT_FAILED) from None
+    except JobStoreError as exc:
+        raise store_error(exc) from None
+    if report.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if report.job.state == DONE else EXIT_FAILED
 
 
 def run_resume(args: argparse.Namespace, ctx: Context) -> int:

@@ -15,7 +15,17 @@ from .. import paths
 from ..engine.send_limits import DEFAULT_PARALLEL, MAX_PARALLEL
 from ..store.jobs import DONE, FAILED, Job, JobStore, JobStoreError, NoSuchJob
 from ..units import size
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CliError, Context, print_json, run_interruptible
+from .common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    Context,
+    hard_exit,
+    print_json,
+    run_interruptible,
+)
 from .retrieve_cmd import _Bar
 
 LISTED = 20  # failed or skipped files printed after a send; `jobs show` lists them all
@@ -85,6 +95,10 @@ def run_job(args: argparse.Namespace, ctx: Context, job_id: str, node) -> int:
         slots = slots_for(store, ctx.config().transfers)
         report = run_interruptible(lambda cancel: run_send_job(store, job_id, node, on_progress=progress,
                                                                cancel=cancel, slots=slots))
+    except KeyboardInterrupt:
+        bar.end()
+        print(f"dicomtui: job {job_id} interrupted; 'dicomtui jobs resume' sends what is left", file=sys.stderr)
+        hard_exit(EXIT_INTERRUPTED)
     except JobBusy as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
     except JobStoreError as exc:

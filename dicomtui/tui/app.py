@@ -109,10 +109,10 @@ class DicomtuiApp(App):
         with self._job_runner_lock:
             if self._job_runner is None:
                 engine = import_engine("dicomtui.engine.jobs.runner")
-                self._job_runner = engine.JobRunner(self.job_store, on_progress=self.job_feed.progress,
+                self._job_runner = engine.JobRunner(self.job_store, self.config_file.path.absolute(),
+                                                    on_progress=self.job_feed.progress,
                                                     on_state=self.job_feed.state_changed,
-                                                    on_finished=self._job_finished,
-                                                    transfers=self.config_file.config.transfers)
+                                                    on_finished=self._job_finished)
             return self._job_runner
 
     @work(thread=True, group="jobs", exit_on_error=False, description="queue a send job")
@@ -141,14 +141,10 @@ class DicomtuiApp(App):
                 text = f"Job {job_id}: pausing after its current instances." if job.state == "running" \
                     else f"Job {job_id} paused."
             elif action == "resume":
-                job = self.job_store.get(job_id)
-                node = import_engine("dicomtui.engine.jobs").node_for_job(job, self.config_file.config)
-                text = f"Job {job_id} resumed: it goes on where it stopped." if runner.resume(job_id, node) \
+                text = f"Job {job_id} resumed: it goes on where it stopped." if runner.resume(job_id) \
                     else f"Job {job_id} is not paused."
             else:
-                job = self.job_store.get(job_id)
-                node = import_engine("dicomtui.engine.jobs").node_for_job(job, self.config_file.config)
-                text = f"Job {job_id}: sending again what was not sent." if runner.retry(job_id, node) \
+                text = f"Job {job_id}: sending again what was not sent." if runner.retry(job_id) \
                     else f"Job {job_id} has nothing to retry: every instance was sent."
             severity = "information"
         except Exception as exc:  # JobBusy, JobStateError, JobStoreError: said in words
@@ -159,9 +155,8 @@ class DicomtuiApp(App):
     @work(thread=True, group="jobs", exit_on_error=False, description="resume jobs")
     def resume_jobs(self, job_ids: list[str]) -> None:
         runner = self.job_runner()
-        node_for_job = import_engine("dicomtui.engine.jobs").node_for_job
         for job_id in job_ids:
-            runner.start(job_id, node_for_job(self.job_store.get(job_id), self.config_file.config))
+            runner.start(job_id)
         self.call_from_thread(self.notify, f"Resuming job(s) {', '.join(job_ids)}.", title="Resume")
 
     def _job_finished(self, report, job_id: str, error: str | None) -> None:

@@ -214,3 +214,21 @@ def test_jobs_cancel_stops_a_running_send(home, storescp_factory, tmp_path):
     assert store_of(home).get(job.id).state == "cancelled"
     assert run(home, "jobs", "cancel", job.id).code == 1  # already cancelled
     assert run(home, "jobs", "resume").out.startswith("nothing to resume")  # cancelled is not resumed
+
+
+def test_ctrl_c_leaves_the_job_queued_and_resume_sends_the_rest(home, storescp_factory, tmp_path):
+    folder = tmp_path / "f"
+    files = generate_studies(folder, patients=1, series_per_study=1, instances_per_series=5, seed=7408,
+                             instance_bytes=4_000)
+    scp = storescp_factory(extra_args=["+uf", "--sleep-after", "1"])
+    started = start(home, ["send", f"STORESCP@{HOST}:{scp.port}", str(folder)])
+    wait_for_sent(home, 1, started[1])
+    started[1].send_signal(signal.SIGINT)
+    interrupted = finish(started)
+    assert interrupted.code == 130 and "jobs resume" in interrupted.err, interrupted
+    [job] = store_of(home).list()
+    # Recorded by the run itself within the grace period, not left "running" for resume to find.
+    assert job.state == "queued" and job.message.startswith("interrupted"), job
+    resumed = run(home, "jobs", "resume")
+    assert resumed.code == 0 and "5 sent, 0 failed" in resumed.out, resumed
+    assert Counter(uids_of(scp.received())) == Counter(uids_of(files))

@@ -171,6 +171,30 @@ async def test_resume_a_paused_job_from_the_command_palette(make_app, storescp, 
     assert sorted(uids_of(storescp.received())) == sorted(uids_of(files))
 
 
+async def test_quitting_leaves_a_running_job_queued_and_the_next_visit_resumes_it(make_app, storescp_factory,
+                                                                                    tmp_path):
+    folder = tmp_path / "outgoing"
+    files = generate_studies(folder, patients=1, series_per_study=1, instances_per_series=4, seed=7506,
+                             instance_bytes=4_000)
+    slow = storescp_factory(extra_args=["+uf", "--sleep-after", "1"])
+    app = make_app(_config(slow.port))
+    async with app.run_test(size=(80, 24)) as pilot:
+        job_id = await _running_send(pilot, app, folder)
+    # The app's job process was told to stop when the app quit: its job is queued, nothing runs it.
+    from dicomtui.engine.jobs import is_running_elsewhere
+
+    job = JobStore(paths.jobs_db()).get(job_id)
+    assert job.state == "queued" and 1 <= job.counts.sent < 4, job
+    assert not is_running_elsewhere(JobStore(paths.jobs_db()), job_id)
+    again = make_app(_config(slow.port))
+    async with again.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await wait_for(pilot, lambda: "Resume them now?" in str(again.screen.query_one(Static).render()), 10)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: again.job_store.get(job_id).state == "done", 20)
+    assert sorted(uids_of(slow.received())) == sorted(uids_of(files))  # each once
+
+
 def uids_of(paths) -> list[str]:
     from pydicom import dcmread
 

@@ -1,11 +1,12 @@
-"""Running send jobs in background threads for a long-lived face (the app): the CLI runs one job in its own
-process with run_send_job; the app keeps working while several run here.
+"""Running jobs in the background for a long-lived face (the app): the CLI runs one job in its own
+process with run_send_job; the app keeps working while several run, each in a child process of its own
+(engine/jobs/child.py) watched by a thread here.
 
-    runner = JobRunner(store, on_progress=feed, on_state=changed, on_finished=done)
+    runner = JobRunner(store, config_path, on_progress=feed, on_state=changed, on_finished=done)
     job = runner.send("pacs", node, "DICOMTUI", ["/data/study"], parallel=2)
-    runner.pause(job.id); runner.resume(job.id, node); runner.cancel(job.id)
+    runner.pause(job.id); runner.resume(job.id); runner.cancel(job.id)
 
-Every job runs in a thread of its own as soon as it is started, and waits there for a free association
+Every job runs as soon as it is started, and waits for a free association
 slot (engine/jobs/slots.py): the global and per-node limits of [transfers] are what schedules them, the
 same limits a `dicomtui send` in another process obeys.
 
@@ -19,8 +20,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
-from ...config.model import Node, TransferOptions
+from ...config.model import Node
 from ...store.jobs import (
     CANCELLED,
     DONE,
@@ -34,23 +36,21 @@ from ...store.jobs import (
     JobStateError,
     JobStore,
 )
+from .child import run_in_child
 from .lock import JobBusy, is_running_elsewhere
-from .retrieve_job import run_retrieve_job
-from .send_job import JobProgress, JobReport, paused_message, queue_send, resumable, run_send_job
-from .slots import slots_for
+from .send_job import JobProgress, JobReport, paused_message, queue_send, resumable
 
 
 class JobRunner:
-    def __init__(self, store: JobStore, *,
+    def __init__(self, store: JobStore, config_path: Path, *,
                  on_progress: Callable[[JobProgress], None] | None = None,
                  on_state: Callable[[str], None] | None = None,
-                 on_finished: Callable[[JobReport | None, str, str | None], None] | None = None,
-                 transfers: TransferOptions | None = None) -> None:
+                 on_finished: Callable[[JobReport | None, str, str | None], None] | None = None) -> None:
         """on_state(job_id): the job's state changed in the store (started, ended).
         on_finished(report, job_id, error): a run ended; error is a sentence when it could not run at all.
-        transfers: the association limits ([transfers] of the config)."""
+        config_path: the config the job processes read (their node, the [transfers] limits)."""
         self.store = store
-        self.slots = slots_for(store, transfers or TransferOptions())
+        self.config_path = config_path
         self._on_progress = on_progress
         self._on_state = on_state
         self._on_finished = on_finished
@@ -70,17 +70,17 @@ class JobRunner:
     def send(self, target: str, node: Node, calling_ae: str, sources: Iterable[str], *, parallel: int = 1) -> Job:
         """Queue a send job and start it."""
         job = queue_send(self.store, target, node, calling_ae, sources, parallel=parallel)
-        self.start(job.id, node)
+        self.start(job.id)
         return job
 
-    def start(self, job_id: str, node: Node) -> bool:
+    def start(self, job_id: str) -> bool:
         """Run a queued (or abandoned) job in a thread; False if it already runs here."""
         with self._lock:
             thread = self._threads.get(job_id)
             if thread is not None and thread.is_alive():
                 return False
             cancel = threading.Event()
-            thread = threading.Thread(target=self._run, args=(job_id, node, cancel), name=f"job-{job_id}",
+            thread = threading.Thread(target=self._run, args=(job_id, cancel), name=f"job-{job_id}",
                                       daemon=True)
             self._threads[job_id], self._cancels[job_id] = thread, cancel
         thread.start()
@@ -110,16 +110,16 @@ class JobRunner:
         self._state(job_id)
         return job
 
-    def resume(self, job_id: str, node: Node) -> bool:
+    def resume(self, job_id: str) -> bool:
         """Go on with a paused job where it stopped (nothing confirmed is sent again); False if it is not
         paused."""
         if self.store.get(job_id).state != PAUSED:
             return False
         self.store.set_state(job_id, QUEUED, "")
         self._state(job_id)
-        return self.start(job_id, node)
+        return self.start(job_id)
 
-    def retry(self, job_id: str, node: Node) -> bool:
+    def retry(self, job_id: str) -> bool:
         """Send again what a finished job did not send, or run a failed move or get again whole (as
         `dicomtui jobs retry`); False: nothing to retry."""
         job = self.store.get(job_id)
@@ -131,14 +131,14 @@ class JobRunner:
             if job.state != QUEUED:
                 self.store.set_state(job_id, QUEUED, "")
             self._state(job_id)
-            return self.start(job_id, node)
+            return self.start(job_id)
         if job.scanned and not self.store.instances(job_id, [FAILED, PENDING, NOT_SENT]):
             return False
         if job.state != QUEUED:
             self.store.set_state(job_id, QUEUED, "")
         self.store.reset_unsent(job_id)
         self._state(job_id)
-        return self.start(job_id, node)
+        return self.start(job_id)
 
     def resumable(self) -> list[Job]:
         """Jobs a crash or an interruption left (queued, or running with no process behind them), not ours."""
@@ -157,28 +157,17 @@ class JobRunner:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     # -- the thread ----------------------------------------------------------------------------------------
-    def _run(self, job_id: str, node: Node, cancel: threading.Event) -> None:
+    def _run(self, job_id: str, cancel: threading.Event) -> None:
+        """The job's process reads its node from the config, as `jobs retry` does (the configured node of that
+        name, else the settings recorded with the job); a move or get's counts reach the screen through the
+        store (re-read every few seconds)."""
         report, error = None, None
-        progress = self._on_progress
-
-        def reported(p: JobProgress) -> None:
-            nonlocal first
-            if first:  # the run took the job: it is "running" in the store now
-                first = False
-                self._state(job_id)
-            if progress is not None:
-                progress(p)
-
-        first = True
         try:
             self._state(job_id)
-            if self.store.get(job_id).retrieve is not None:
-                # A move or get: its counts reach the screen through the store (re-read every few seconds).
-                report = run_retrieve_job(self.store, job_id, node, cancel=cancel, slots=self.slots)
-            else:
-                report = run_send_job(self.store, job_id, node, on_progress=reported, cancel=cancel,
-                                      slots=self.slots)
-        except Exception as exc:  # JobBusy, JobStoreError, or a bug: said in words, never lost in a thread
+            # on_started: the child took the job, it is "running" in the store now.
+            report, error = run_in_child(self.store, self.config_path, job_id, cancel, self._on_progress,
+                                         on_started=lambda: self._state(job_id))
+        except Exception as exc:  # JobStoreError, or a bug: said in words, never lost in a thread
             error = str(exc) if str(exc) else repr(exc)
         finally:
             self._state(job_id)
