@@ -63,6 +63,7 @@ CONFIG = """\
 ae_title = "DICOMTUI"
 port = {receiver}
 storage = "{storage}"
+worklists = "{worklists}"
 
 [[nodes]]
 name = "self"
@@ -103,7 +104,8 @@ async def capture(tmp: Path, archive: int) -> None:
     config = tmp / "config.toml"
     receiver_port = free_port()
     config.write_text(CONFIG.format(archive=archive, closed=free_port(), silent=silent_listener(),
-                                    receiver=receiver_port, storage=tmp / "archive"))
+                                    receiver=receiver_port, storage=tmp / "archive", worklists=tmp / "worklists"))
+    schedule_worklist(tmp / "worklists")
     app = DicomtuiApp(ConfigFile(config), EchoLog(tmp / "state.sqlite3"))
     async with app.run_test(size=(80, 24)) as pilot:
         deadline = time.monotonic() + 10
@@ -137,6 +139,8 @@ async def capture(tmp: Path, archive: int) -> None:
         save(app, "query.svg")
         await send_job(pilot, app, tmp)
         save(app, "transfers.svg")
+        await show_worklist(pilot, app)
+        save(app, "worklist.svg")
     app = DicomtuiApp(ConfigFile(config), EchoLog(tmp / "state.sqlite3"))
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause(0.5)
@@ -172,6 +176,29 @@ async def send_job(pilot, app, tmp: Path) -> None:
     while time.monotonic() < deadline and not any(job.state == "done" for job in app.job_store.list()):
         await pilot.pause(0.1)
     await pilot.pause(1.0)
+    app.clear_notifications()
+    await pilot.pause()
+
+
+def schedule_worklist(folder: Path) -> None:
+    """Today's procedures in the receiver's worklist folder, as `dicomtui demo` schedules them."""
+    import datetime
+
+    from dicomtui.dicom.synthetic_worklist import make_worklist_specs, write_worklist
+
+    write_worklist(folder, make_worklist_specs(datetime.date.today(), seed=2026, items=12))
+
+
+async def show_worklist(pilot, app) -> None:
+    """The Worklist screen asking this machine's receiver, as a modality would, for today."""
+    await pilot.press("5")
+    await pilot.pause(0.3)
+    await pilot.press("enter")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (app.screen._run is not None or "updated" not in  # noqa: SLF001
+                                           str(app.screen.query_one("#wl-status").render())):
+        await pilot.pause(0.1)
+    await pilot.pause(0.3)
     app.clear_notifications()
     await pilot.pause()
 

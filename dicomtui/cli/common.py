@@ -69,16 +69,29 @@ def config_error(exc: ConfigError) -> CliError:
     return CliError("\n".join(lines), EXIT_USAGE)
 
 
+def exit_code(result: Any, what: str) -> int:
+    """EXIT_OK for a result that is ok; else its error on stderr ("dicomtui: find PACS: ...") and the
+    code for it. `result` has ok, error and no_association, as the engine's results do."""
+    if result.ok:
+        return EXIT_OK
+    print(f"dicomtui: {what}: {result.error}", file=sys.stderr)
+    return EXIT_NO_ASSOCIATION if result.no_association else EXIT_FAILED
+
+
 def print_json(value: Any) -> None:
     json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
 
 
-def run_interruptible(work: Callable[[threading.Event], T]) -> T:
+JOB_GRACE_SECONDS = 5.0  # a job releases its associations and records itself (a slow peer needs a second or two)
+
+
+def run_interruptible(work: Callable[[threading.Event], T], grace: float = 1.0) -> T:
     """Run `work(cancel)` in a thread so Ctrl-C is answered at once.
 
-    The main thread only waits; on Ctrl-C it sets `cancel`, gives the work a moment to
-    abort its association cleanly, and then leaves even if a network call is still stuck.
+    The main thread only waits; on Ctrl-C it sets `cancel`, gives the work up to `grace`
+    seconds to end its association cleanly (JOB_GRACE_SECONDS for a job, which records how
+    it stopped), and then leaves even if a network call is still stuck.
     """
     cancel = threading.Event()
     done = threading.Event()
@@ -101,7 +114,7 @@ def run_interruptible(work: Callable[[threading.Event], T]) -> T:
             pass
     except KeyboardInterrupt:
         cancel.set()
-        done.wait(2.0)
+        done.wait(grace)  # a second Ctrl-C cuts this short
         raise
     if "error" in outcome:
         raise outcome["error"]

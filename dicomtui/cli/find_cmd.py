@@ -11,7 +11,7 @@ import time
 import unicodedata
 
 from ..dicom.validation import InvalidValue
-from .common import EXIT_FAILED, EXIT_NO_ASSOCIATION, EXIT_OK, CliError, Context, run_interruptible
+from .common import CliError, Context, exit_code, run_interruptible
 
 TABLE_WIDTH = 80
 MIN_CELL = 6
@@ -82,13 +82,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                             timeout=args.timeout)
     )
     out.finish(result)
-    if result.ok:
-        return EXIT_OK
-    print(f"dicomtui: find {args.target}: {result.error}", file=sys.stderr)
-    return EXIT_NO_ASSOCIATION if result.no_association else EXIT_FAILED
+    return exit_code(result, f"find {args.target}")
 
 
-def _cell(value) -> str:
+def cell_text(value) -> str:
+    """A value as one table or CSV cell: several values joined with a backslash, as DICOM writes them."""
     if value is None:
         return ""
     return "\\".join(value) if isinstance(value, list) else str(value)
@@ -126,7 +124,7 @@ class Output:
                     sys.stdout.flush()
                     self.flushed = now
             elif self.writer is not None:
-                self.writer.writerow([_cell(row.get(c)) for c in self.columns])
+                self.writer.writerow([cell_text(row.get(c)) for c in self.columns])
             else:
                 self.rows.append(row)
 
@@ -171,7 +169,7 @@ def format_table(columns: list[str], rows: list[dict], total: int = TABLE_WIDTH)
     """An aligned table in `total` cells where possible: the widest columns give way first."""
     cols = [c for c in columns if any(r.get(c) is not None for r in rows)] or columns
     heads = [HEADINGS.get(c, c) for c in cols]
-    cells = [[_cell(r.get(c)) for c in cols] for r in rows]
+    cells = [[cell_text(r.get(c)) for c in cols] for r in rows]
     widths = [max([width(h)] + [width(row[i]) for row in cells]) for i, h in enumerate(heads)]
     budget = total - 2 * (len(cols) - 1)
     while sum(widths) > budget:

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from ..dicom.validation import InvalidValue
-from .common import EXIT_FAILED, EXIT_NO_ASSOCIATION, EXIT_OK, CliError, Context, print_json, run_interruptible
-from .find_cmd import format_table
+from .common import CliError, Context, exit_code, print_json, run_interruptible
+from .find_cmd import cell_text, format_table
 
 
 def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
@@ -50,21 +49,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         print_json([row.as_json() for row in rows])
     else:
         print_table(rows, result.items, result.ok)
-    if result.ok:
-        return EXIT_OK
-    print(f"dicomtui: worklist {args.target}: {result.error}", file=sys.stderr)
-    return EXIT_NO_ASSOCIATION if result.no_association else EXIT_FAILED
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    return "\\".join(value) if isinstance(value, list) else str(value)
+    return exit_code(result, f"worklist {args.target}")
 
 
 def _order(row) -> tuple[str, ...]:
-    return (_text(row.start_date), _text(row.start_time), _text(row.station_ae_title), _text(row.accession_number),
-            _text(row.step_id))
+    return tuple(cell_text(v) for v in (row.start_date, row.start_time, row.station_ae_title, row.accession_number,
+                                        row.step_id))
 
 
 def _day(date: str) -> str:
@@ -77,13 +67,13 @@ def _clock(time: str) -> str:
 
 # Table headings -> what each shows (JSON always has every attribute, keyed by keyword).
 _CELLS = {
-    "Name": lambda r: _text(r.patient_name),
-    "Patient ID": lambda r: _text(r.patient_id),
-    "Accession": lambda r: _text(r.accession_number),
-    "Mod": lambda r: _text(r.modality),
-    "Station": lambda r: _text(r.station_ae_title),
-    "Procedure": lambda r: _text(r.step_description or r.requested_procedure_description),
-    "Status": lambda r: _text(r.status),
+    "Name": lambda r: cell_text(r.patient_name),
+    "Patient ID": lambda r: cell_text(r.patient_id),
+    "Accession": lambda r: cell_text(r.accession_number),
+    "Mod": lambda r: cell_text(r.modality),
+    "Station": lambda r: cell_text(r.station_ae_title),
+    "Procedure": lambda r: cell_text(r.step_description or r.requested_procedure_description),
+    "Status": lambda r: cell_text(r.status),
 }
 
 
@@ -95,10 +85,10 @@ def print_table(rows: list, items: int, ok: bool) -> None:
     if rows:
         cells = [{"Start": _start(row), **{h: cell(row) for h, cell in _CELLS.items()}} for row in rows]
         common = {h: cells[0][h] for h in _SAID_ONCE if cells[0][h] and all(c[h] == cells[0][h] for c in cells)}
-        days = {_text(row.start_date) for row in rows}
+        days = {cell_text(row.start_date) for row in rows}
         day = next(iter(days)) if len(days) == 1 and next(iter(days)) else None
         start = "Time" if day else "Start"
-        shown = [{start: _clock(_text(row.start_time)) if day else c["Start"],
+        shown = [{start: _clock(cell_text(row.start_time)) if day else c["Start"],
                   **{h: c[h] for h in _CELLS if h not in common}} for c, row in zip(cells, rows, strict=True)]
         columns = [start] + [h for h in _CELLS if h not in common]
         print(format_table(columns, [{h: v or None for h, v in c.items()} for c in shown]))
@@ -115,4 +105,4 @@ _SAID_ONCE = ("Mod", "Station", "Status")
 
 
 def _start(row) -> str:
-    return f"{_day(_text(row.start_date))} {_clock(_text(row.start_time))}".strip()
+    return f"{_day(cell_text(row.start_date))} {_clock(cell_text(row.start_time))}".strip()

@@ -26,6 +26,7 @@ from .queries import check_queries
 from .receiver_options import check_receiver
 from .tables import check_entries, check_fields, check_table
 from .transfer_options import check_transfers
+from .worklist import check_worklist, check_worklist_presets
 
 NODE_KEYS = {"name", "ae_title", "host", "port", "description", "timeout", "dimse_timeout", "max_pdu", "charset"}
 
@@ -100,7 +101,11 @@ def check_document(data: dict[str, Any], lines: LineFinder) -> tuple[Config, lis
     receiver = check_receiver(data.get("receiver", {}), lines, problems, notes)
     queries = check_queries(data.get("queries", []), nodes, lines, problems, notes)
     transfers = check_transfers(data.get("transfers", {}), lines, problems, notes)
-    return Config(local=local, nodes=nodes, receiver=receiver, queries=queries, transfers=transfers), problems, notes
+    worklist = check_worklist(data.get("worklist", {}), lines, problems, notes)
+    presets = check_worklist_presets(data.get("worklist_presets", []), nodes, lines, problems, notes)
+    config = Config(local=local, nodes=nodes, receiver=receiver, queries=queries, transfers=transfers,
+                    worklist=worklist, worklist_presets=presets)
+    return config, problems, notes
 
 
 def _check_local(raw: Any, lines: LineFinder, problems: list[Problem], notes: list[Problem]) -> LocalAE:

@@ -86,6 +86,28 @@ class SavedQuery:
     preset: str | None = None  # a relative study date ("today", "7d"...): StudyDate is computed when it runs
 
 
+# What a worklist preset's `node` says to ask this machine's own receiver (its local worklist).
+LOCAL_NODE = "this machine"
+
+
+@dataclass
+class WorklistOptions:
+    """[worklist]: how the Worklist screen behaves."""
+
+    refresh_seconds: int = 30  # between automatic refreshes, when they are on
+
+
+@dataclass
+class WorklistPreset:
+    """[[worklist_presets]]: a Worklist screen query "as station X", kept under a name."""
+
+    name: str
+    node: str  # a node's name, or LOCAL_NODE
+    station: str = ""  # Scheduled Station AE Title
+    modality: str = ""
+    date: str = ""  # "" any date, a preset (today, tomorrow, week) or a DICOM date or range
+
+
 @dataclass
 class Config:
     local: LocalAE = field(default_factory=LocalAE)
@@ -93,6 +115,13 @@ class Config:
     receiver: ReceiverOptions = field(default_factory=ReceiverOptions)
     queries: list[SavedQuery] = field(default_factory=list)
     transfers: TransferOptions = field(default_factory=TransferOptions)
+    worklist: WorklistOptions = field(default_factory=WorklistOptions)
+    worklist_presets: list[WorklistPreset] = field(default_factory=list)
+
+    def worklist_preset(self, name: str) -> WorklistPreset | None:
+        """The worklist preset with this name; names compare without regard to case."""
+        key = name.strip().casefold()
+        return next((p for p in self.worklist_presets if p.name.casefold() == key), None)
 
     def query(self, name: str) -> SavedQuery | None:
         """The saved query with this name; names compare without regard to case."""

@@ -45,12 +45,13 @@ def _text(value: Any, what: str) -> str:
     return value.strip()
 
 
-def check_query_name(value: Any, taken: set[str] | list[str]) -> str:
+def check_query_name(value: Any, taken: set[str] | list[str], what: str = "saved query") -> str:
+    """A name for a saved query (or, as `what` says, a worklist preset): 1-64 characters, not taken."""
     name = _text(value, "a name")
     if len(name) > 64:
-        raise InvalidValue("a saved query's name can have at most 64 characters")
+        raise InvalidValue(f"a {what}'s name can have at most 64 characters")
     if name.casefold() in {t.casefold() for t in taken}:
-        raise InvalidValue(f"there is already a saved query named {name!r}")
+        raise InvalidValue(f"there is already a {what} named {name!r}")
     return name
 
 

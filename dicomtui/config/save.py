@@ -14,7 +14,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from ..dicom.validation import InvalidValue
-from .model import DEFAULT_AE_TITLE, DEFAULT_BIND, DEFAULT_PORT, Node, SavedQuery
+from .model import DEFAULT_AE_TITLE, DEFAULT_BIND, DEFAULT_PORT, Node, SavedQuery, WorklistPreset
 
 _HEADER = f"""\
 # dicomtui configuration. Edit it by hand or from the app; comments and order are kept.
@@ -35,7 +35,7 @@ def new_document() -> tomlkit.TOMLDocument:
 
 
 def _node_tables(document: tomlkit.TOMLDocument, name: str = "nodes") -> AoT:
-    what = {"nodes": "node", "queries": "saved query"}[name]
+    what = {"nodes": "node", "queries": "saved query", "worklist_presets": "worklist preset"}[name]
     tables = document.get(name)
     if tables is not None and not isinstance(tables, AoT):
         if len(tables):
@@ -124,10 +124,29 @@ def add_query(document: tomlkit.TOMLDocument, query: SavedQuery) -> None:
 
 
 def remove_query(document: tomlkit.TOMLDocument, name: str) -> None:
-    tables = _node_tables(document, "queries")
+    _remove(document, "queries", name)
+
+
+def add_worklist_preset(document: tomlkit.TOMLDocument, preset: WorklistPreset) -> None:
+    table = tomlkit.table()
+    table["name"] = preset.name
+    table["node"] = preset.node
+    for key in ("station", "modality", "date"):
+        if getattr(preset, key):
+            table[key] = getattr(preset, key)
+    _append(_node_tables(document, "worklist_presets"), table)
+
+
+def remove_worklist_preset(document: tomlkit.TOMLDocument, name: str) -> None:
+    _remove(document, "worklist_presets", name)
+
+
+def _remove(document: tomlkit.TOMLDocument, tables_name: str, name: str) -> None:
+    tables = _node_tables(document, tables_name)
     del tables[_find(tables, name)]
     if not len(tables):
-        del document["queries"]
+        # An empty array of tables would be written as `name = []` at the top of the file.
+        del document[tables_name]
 
 
 def write_atomic(path: Path, text: str) -> None:

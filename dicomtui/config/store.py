@@ -7,14 +7,16 @@ overwritten, and refuses to write a file that has problems, so a broken file is 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import tomlkit
 
 from ..dicom.validation import InvalidValue, check_node_name
 from . import save
 from .load import Loaded, check_document, load
-from .model import Config, Node, SavedQuery
+from .model import Config, Node, SavedQuery, WorklistPreset
 from .problems import ConfigError, LineFinder, Problem
 from .queries import check_query_name
 
@@ -68,24 +70,36 @@ class ConfigFile:
 
     def add_query(self, query: SavedQuery, *, replace: bool = False) -> None:
         """Keep a Query screen form under `query.name`; with `replace`, one of the same name goes first."""
+        self._add_named(_QUERIES, query, replace)
 
+    def remove_query(self, name: str) -> None:
+        self._remove_named(_QUERIES, name)
+
+    def add_worklist_preset(self, preset: WorklistPreset, *, replace: bool = False) -> None:
+        """Keep a Worklist screen query under `preset.name`; with `replace`, one of the same name goes first."""
+        self._add_named(_PRESETS, preset, replace)
+
+    def remove_worklist_preset(self, name: str) -> None:
+        self._remove_named(_PRESETS, name)
+
+    def _add_named(self, kind: _Named, item: SavedQuery | WorklistPreset, replace: bool) -> None:
         def change(document: tomlkit.TOMLDocument, config: Config) -> None:
-            current = config.query(query.name)
+            current = kind.find(config, item.name)
             if current is not None and replace:
-                save.remove_query(document, current.name)
-            taken = [q.name for q in config.queries if q is not current or not replace]
-            query.name = check_query_name(query.name, taken)
-            save.add_query(document, query)
+                kind.remove(document, current.name)
+            taken = [entry.name for entry in kind.entries(config) if entry is not current or not replace]
+            item.name = check_query_name(item.name, taken, kind.what)
+            kind.add(document, item)
 
         self._change(change)
 
-    def remove_query(self, name: str) -> None:
+    def _remove_named(self, kind: _Named, name: str) -> None:
         def change(document: tomlkit.TOMLDocument, config: Config) -> None:
-            current = config.query(name)
+            current = kind.find(config, name)
             if current is None:
-                known = ", ".join(q.name for q in config.queries) or "none yet"
-                raise InvalidValue(f"there is no saved query named {name!r} (saved: {known})")
-            save.remove_query(document, current.name)
+                known = ", ".join(entry.name for entry in kind.entries(config)) or "none yet"
+                raise InvalidValue(f"there is no {kind.what} named {name!r} (saved: {known})")
+            kind.remove(document, current.name)
 
         self._change(change)
 
@@ -102,6 +116,22 @@ class ConfigFile:
             raise ConfigError(self.path, problems)
         save.write_atomic(self.path, text)
         self.reload()
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A list of named entries in the config file ([[queries]], [[worklist_presets]]): how to find, add, remove."""
+
+    what: str  # "saved query": how messages name one
+    entries: Callable[[Config], list]
+    find: Callable[[Config, str], Any]
+    add: Callable[[tomlkit.TOMLDocument, Any], None]
+    remove: Callable[[tomlkit.TOMLDocument, str], None]
+
+
+_QUERIES = _Named("saved query", lambda c: c.queries, Config.query, save.add_query, save.remove_query)
+_PRESETS = _Named("worklist preset", lambda c: c.worklist_presets, Config.worklist_preset, save.add_worklist_preset,
+                  save.remove_worklist_preset)
 
 
 def _check_name(name: str, taken: list[str]) -> None:

@@ -97,30 +97,19 @@ def make_worklist_item(spec: WorklistItemSpec) -> FileDataset:
     p = spec.patient
     if p.charset is not None:
         ds.SpecificCharacterSet = list(p.charset) if isinstance(p.charset, tuple) else p.charset
-    ds.AccessionNumber = spec.accession_number
-    ds.ReferringPhysicianName = spec.referring_physician
-    ds.PatientName = p.name
-    ds.PatientID = p.patient_id
-    ds.PatientBirthDate = p.birth_date
-    ds.PatientSex = p.sex
-    ds.StudyInstanceUID = spec.study_uid
-    ds.RequestedProcedureDescription = spec.requested_procedure_description
-    ds.RequestedProcedureID = spec.requested_procedure_id
-    ds.RequestedProcedurePriority = spec.priority
-    ds.AdmissionID = spec.admission_id
+    _set(ds, AccessionNumber=spec.accession_number, ReferringPhysicianName=spec.referring_physician,
+         PatientName=p.name, PatientID=p.patient_id, PatientBirthDate=p.birth_date, PatientSex=p.sex,
+         StudyInstanceUID=spec.study_uid, RequestedProcedureDescription=spec.requested_procedure_description,
+         RequestedProcedureID=spec.requested_procedure_id, RequestedProcedurePriority=spec.priority,
+         AdmissionID=spec.admission_id)
     items = []
     for step in spec.steps:
-        item = Dataset()
-        item.Modality = step.modality
-        item.ScheduledStationAETitle = step.station
-        item.ScheduledProcedureStepStartDate = step.date
-        item.ScheduledProcedureStepStartTime = step.time
-        item.ScheduledPerformingPhysicianName = step.performing_physician
-        item.ScheduledProcedureStepDescription = step.description
-        item.ScheduledProcedureStepID = step.step_id
-        item.ScheduledStationName = step.station_name
-        item.ScheduledProcedureStepLocation = step.location
-        item.ScheduledProcedureStepStatus = step.status
+        item = _set(Dataset(), Modality=step.modality, ScheduledStationAETitle=step.station,
+                    ScheduledProcedureStepStartDate=step.date, ScheduledProcedureStepStartTime=step.time,
+                    ScheduledPerformingPhysicianName=step.performing_physician,
+                    ScheduledProcedureStepDescription=step.description, ScheduledProcedureStepID=step.step_id,
+                    ScheduledStationName=step.station_name, ScheduledProcedureStepLocation=step.location,
+                    ScheduledProcedureStepStatus=step.status)
         codes = []
         for value, scheme, meaning in step.protocol:
             code = Dataset()
@@ -129,6 +118,13 @@ def make_worklist_item(spec: WorklistItemSpec) -> FileDataset:
         item.ScheduledProtocolCodeSequence = codes
         items.append(item)
     ds.ScheduledProcedureStepSequence = items
+    return ds
+
+
+def _set(ds: Dataset, **values: str) -> Dataset:
+    """Set attributes by keyword (pydicom orders them by tag whatever the order here)."""
+    for keyword, value in values.items():
+        setattr(ds, keyword, value)
     return ds
 
 

@@ -15,9 +15,11 @@ from collections.abc import Callable
 from ..config.model import Node
 from .association_failure import AssociationError, unsupported
 from .fast_association import open_fast_association
+from .find_outcome import PENDING, finish
+from .find_session import closing, name_abort, name_rejection
 from .query_fast import find_fast
 from .query_request import LEVELS, MODELS, UNIQUE_KEYS, QueryRequest, columns_for, parse_key, resolve_attribute
-from .query_result import PENDING, QueryResult, Row, decode_row, finish, take_row
+from .query_result import QueryResult, Row, decode_row, take_row
 
 __all__ = [  # and build_identifier, element_value, to_row: see __getattr__
     "FIND_MODELS", "LEVELS", "MODELS", "UNIQUE_KEYS", "QueryRequest", "QueryResult", "Row", "columns_for", "find",
@@ -96,24 +98,9 @@ def find_on(
     return result
 
 
-def _refused_queries(node: Node, calling_ae: str) -> str:
+def _refused_queries(calling_ae: str) -> str:
     return (f"this archive accepts echo but refuses queries from our AE title {calling_ae}; add {calling_ae} to "
             f"its list of DICOM nodes (allowed to query), or let it answer C-FIND from any AE title")
-
-
-def _echo_works(node: Node, calling_ae: str, timeout: float | None) -> bool:
-    from .association import open_association
-
-    try:
-        assoc = open_association(node, calling_ae, [Verification], timeout=timeout)
-    except AssociationError:
-        return False
-    try:
-        status = assoc.send_c_echo()
-        return status.get("Status") == 0x0000
-    finally:
-        if assoc.is_established:
-            assoc.release()
 
 
 def find(
@@ -135,34 +122,21 @@ def find(
         assoc = open_fast_association(node, calling_ae, [model, Verification], timeout=timeout)
     except AssociationError as exc:
         result = QueryResult(columns=columns_for(request), error=exc.message, failure=exc.kind)
-        if exc.kind == "rejected" and _echo_works(node, calling_ae, timeout):
-            result.failure, result.error = "refused-find", _refused_queries(node, calling_ae)
+        name_rejection(result, node, calling_ae, timeout, _refused_queries(calling_ae))
         return result
-    try:
+    with closing(assoc, cancel):
         if not any(c.abstract_syntax == model for c in assoc.accepted_contexts):
             if unsupported(assoc, model):
                 return QueryResult(columns=columns_for(request), failure="status", error=(
                     f"the node does not offer C-FIND with the {request.model} root model (it answered 'not "
                     "supported'); it may be a storage-only node, or try the other model"))
             verification = any(c.abstract_syntax == Verification for c in assoc.accepted_contexts)
-            text = (_refused_queries(node, calling_ae) if verification else
+            text = (_refused_queries(calling_ae) if verification else
                     f"the archive accepted the association but refused the {request.model} root C-FIND "
                     "information model; it may not support it, or not for our AE title")
             return QueryResult(columns=columns_for(request), error=text,
                                failure="refused-find" if verification else "status")
         msg_id = next(_message_ids) % 0xFFFF + 1
         result = find_fast(assoc, request, model, msg_id, cancel=cancel, on_row=on_row, charset=node.charset)
-        if result.failure == "aborted" and not result.rows and _echo_works(node, calling_ae, timeout):
-            # Orthanc answers a C-FIND from an AE title it does not know with A-ABORT, and echo still works.
-            result.failure, result.error = "refused-find", _refused_queries(node, calling_ae) + (
-                " (it aborted the association instead of answering the query)")
+        name_abort(result, result.rows, node, calling_ae, timeout, _refused_queries(calling_ae))
         return result
-    except BaseException:
-        assoc.abort()
-        raise
-    finally:
-        if assoc.is_established:
-            if cancel is not None and cancel.is_set():
-                assoc.abort()
-            else:
-                assoc.release()

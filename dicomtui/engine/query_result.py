@@ -6,33 +6,20 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..dicom.status import describe_status
+from .find_outcome import CANCELLED, PENDING, FindOutcome, finish
 from .query_request import Value
 
-PENDING = (0xFF00, 0xFF01)
-CANCELLED = 0xFE00
+__all__ = ["CANCELLED", "PENDING", "QueryResult", "Row", "decode_row", "finish", "take_row"]
 
 Row = dict[str, Value]
 
 
 @dataclass
-class QueryResult:
+class QueryResult(FindOutcome):
+    """Truncated, status, error, failure and ok as FindOutcome has them, and the matches."""
+
     rows: list[Row] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)  # the keys asked for, in display order
-    truncated: bool = False  # stopped at the limit (more matches existed) with C-CANCEL
-    status: int | None = None  # the final status code, when one came
-    error: str | None = None
-    # Like EchoResult.failure: an AssociationError kind ("rejected", "refused", ...), "refused-find"
-    # (echo works, queries do not), "status" (a failure status), "cancelled"; None when ok.
-    failure: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
-
-    @property
-    def no_association(self) -> bool:
-        return self.failure not in (None, "status", "cancelled")
 
 
 def decode_row(ds, fallback: list[str] | None) -> Row:
@@ -62,14 +49,3 @@ def take_row(result: QueryResult, row: Row, on_row: Callable[[Row], None] | None
         return True
     return False
 
-
-def finish(result: QueryResult, code: int, comment: str, stopping: bool) -> None:
-    """The final response: its status, and a failure in words when it is one."""
-    result.status = code
-    if code == CANCELLED:
-        if not stopping:
-            result.failure, result.error = "status", "the archive cancelled the query"
-    elif 0xA000 <= code < 0xFE00 and not 0xB000 <= code <= 0xBFFF:
-        comment = comment.strip()
-        result.failure = "status"
-        result.error = f"the archive refused the query: {describe_status(code)}" + (f" ({comment})" if comment else "")

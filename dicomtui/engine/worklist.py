@@ -18,10 +18,10 @@ from collections.abc import Callable
 from io import BytesIO
 
 from ..config.model import Node
-from ..dicom.status import describe_status
 from .association_failure import AssociationError, unsupported
-from .fast_association import FastAssociation, PeerAborted, open_fast_association
-from .wire import commands
+from .fast_association import FastAssociation, open_fast_association
+from .find_exchange import exchange
+from .find_session import closing, name_abort, name_rejection
 from .worklist_diff import WorklistDiff, diff_rows, row_key
 from .worklist_request import DATE_PRESETS, MWL_FIND, WorklistRequest, resolve_date
 from .worklist_result import COLUMNS, KEYWORDS, ProtocolCode, WorklistResult, WorklistRow, rows_from_tree
@@ -32,8 +32,6 @@ __all__ = [
 ]
 
 VERIFICATION = "1.2.840.10008.1.1"
-PENDING = (0xFF00, 0xFF01)
-CANCELLED = 0xFE00
 IMPLICIT_LITTLE = "1.2.840.10008.1.2"
 EXPLICIT_BIG = "1.2.840.10008.1.2.2"
 _message_ids = itertools.count(1)
@@ -43,13 +41,6 @@ def _refused(calling_ae: str) -> str:
     return (f"this node accepts echo but refuses worklist queries from our AE title {calling_ae}; add "
             f"{calling_ae} to its list of DICOM nodes (allowed to query the worklist), or let it answer "
             "worklist C-FIND from any AE title")
-
-
-def _echo_works(node: Node, calling_ae: str, timeout: float | None) -> bool:
-    """Tells "refuses our AE title for worklists" from "refuses us altogether" (pynetdicom's echo: rare)."""
-    from .echo import echo
-
-    return echo(node, calling_ae, timeout=timeout).ok
 
 
 def query_worklist(
@@ -72,10 +63,9 @@ def query_worklist(
         assoc = open_fast_association(node, calling_ae, [MWL_FIND, VERIFICATION], timeout=timeout)
     except AssociationError as exc:
         result = WorklistResult(error=exc.message, failure=exc.kind)
-        if exc.kind == "rejected" and _echo_works(node, calling_ae, timeout):
-            result.failure, result.error = "refused-find", _refused(calling_ae)
+        name_rejection(result, node, calling_ae, timeout, _refused(calling_ae))
         return result
-    try:
+    with closing(assoc, cancel):
         if not any(c.abstract_syntax == MWL_FIND for c in assoc.accepted_contexts):
             if unsupported(assoc, MWL_FIND):
                 return WorklistResult(failure="status", error=(
@@ -84,20 +74,8 @@ def query_worklist(
             return WorklistResult(failure="refused-find", error=_refused(calling_ae))
         result = _find(assoc, request, next(_message_ids) % 0xFFFF + 1, cancel=cancel, on_row=on_row,
                        charset=node.charset, today=today)
-        if result.failure == "aborted" and not result.rows and _echo_works(node, calling_ae, timeout):
-            # Orthanc answers a C-FIND from an AE title it does not know with A-ABORT; echo still works.
-            result.failure, result.error = "refused-find", _refused(calling_ae) + (
-                " (it aborted the association instead of answering the query)")
+        name_abort(result, result.rows, node, calling_ae, timeout, _refused(calling_ae))
         return result
-    except BaseException:
-        assoc.abort()
-        raise
-    finally:
-        if assoc.is_established:
-            if cancel is not None and cancel.is_set():
-                assoc.abort()
-            else:
-                assoc.release()
 
 
 def _find(assoc: FastAssociation, request: WorklistRequest, message_id: int, *,
@@ -115,67 +93,21 @@ def _find(assoc: FastAssociation, request: WorklistRequest, message_id: int, *,
     implicit, little = syntax == IMPLICIT_LITTLE, syntax != EXPLICIT_BIG
     identifier = encode(build_identifier(request, today), implicit, little)
     fallback = convert_encodings(charset) if charset else None
-    stopping = False  # C-CANCEL sent: discard and drain what still comes
-    try:
-        assoc.send(context.context_id, commands.find_request(message_id, MWL_FIND), identifier)
-        while True:
-            message = assoc.receive()
-            code = message.command.status
-            if code is None:
-                result.failure, result.error = "aborted", "the node answered without a status"
-                assoc.abort()
-                return result
-            if code in PENDING:
-                if stopping:
-                    continue
-                if request.limit is not None and result.items >= request.limit:
-                    result.truncated, stopping = True, True
-                    assoc.send(context.context_id, commands.cancel_request(message_id))
-                    continue
-                if not message.data:
-                    continue
-                try:
-                    tree = decode_response(read_dataset(BytesIO(message.data), implicit, little), fallback)
-                except Exception as exc:  # noqa: BLE001 - an item we cannot read is not one to leave out silently
-                    result.failure = "status"
-                    result.error = f"the node sent a worklist item that cannot be read ({exc}); the query was stopped"
-                    stopping = True
-                    assoc.send(context.context_id, commands.cancel_request(message_id))
-                    continue
-                for row in rows_from_tree(tree, result.items):
-                    result.rows.append(row)
-                    if on_row is not None:
-                        on_row(row)
-                result.items += 1
-                if cancel is not None and cancel.is_set():
-                    result.failure, result.error = "cancelled", "cancelled"
-                    stopping = True
-                    assoc.send(context.context_id, commands.cancel_request(message_id))
-                continue
-            _finish(result, code, message.command.error_comment, stopping)
-            break
-    except PeerAborted:
-        result.failure, result.error = "aborted", "the node aborted the association during the worklist query"
-        return result
-    except TimeoutError:
-        result.failure, result.error = "timeout", f"no C-FIND response within {assoc.timeouts.dimse:g} s"
-        assoc.abort()
-        return result
-    if cancel is not None and cancel.is_set() and result.failure is None:
-        result.failure, result.error = "cancelled", "cancelled"
+
+    def take(data: bytes) -> bool:
+        try:
+            tree = decode_response(read_dataset(BytesIO(data), implicit, little), fallback)
+        except Exception as exc:  # noqa: BLE001 - an item we cannot read is not one to leave out silently
+            result.failure = "status"
+            result.error = f"the node sent a worklist item that cannot be read ({exc}); the query was stopped"
+            return True
+        for row in rows_from_tree(tree, result.items):
+            result.rows.append(row)
+            if on_row is not None:
+                on_row(row)
+        result.items += 1
+        return False
+
+    exchange(assoc, context, message_id, identifier, result, take=take, taken=lambda: result.items,
+             limit=request.limit, cancel=cancel, peer="the node", what="the worklist query")
     return result
-
-
-def _finish(result: WorklistResult, code: int, comment: str, stopping: bool) -> None:
-    """The final response: its status, and a failure in words when it is one."""
-    result.status = code
-    if result.failure is not None:  # stopped on our side already, for the reason given
-        return
-    if code == CANCELLED:
-        if not stopping:
-            result.failure, result.error = "status", "the node cancelled the worklist query"
-    elif 0xA000 <= code < 0xFE00 and not 0xB000 <= code <= 0xBFFF:
-        comment = comment.strip()
-        result.failure = "status"
-        result.error = f"the node refused the worklist query: {describe_status(code)}" + (
-            f" ({comment})" if comment else "")

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .find_outcome import FindOutcome
+
 Value = str | list[str] | None
 Tree = dict[str, Any]  # keyword -> Value, or list[Tree] for a sequence
 
@@ -101,24 +103,12 @@ class WorklistRow:
         raise KeyError(keyword)
 
 
-
 @dataclass
-class WorklistResult:
+class WorklistResult(FindOutcome):
+    """Truncated, status, error, failure and ok as FindOutcome has them, and the scheduled steps."""
+
     rows: list[WorklistRow] = field(default_factory=list)
     items: int = 0  # C-FIND responses (worklist items); rows can be more (several steps each)
-    truncated: bool = False  # stopped at the limit with C-CANCEL
-    status: int | None = None
-    error: str | None = None
-    # As QueryResult.failure: an AssociationError kind, "refused-find", "status", "cancelled"; None when ok.
-    failure: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
-
-    @property
-    def no_association(self) -> bool:
-        return self.failure not in (None, "status", "cancelled")
 
 
 def _text(value: Any) -> Value:

@@ -18,6 +18,7 @@ from .screens.config_problems import ConfigProblemsScreen
 from .screens.help import HelpScreen
 from .screens.transfers_commands import TransfersAppCommands
 from .screens.transfers_feed import JobFeed
+from .screens.worklist_commands import WorklistAppCommands
 from .sections import sections
 
 
@@ -32,7 +33,7 @@ def _section_bindings() -> list[Binding]:
 class DicomtuiApp(App):
     TITLE = "dicomtui"
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {TransfersAppCommands}
+    COMMANDS = App.COMMANDS | {TransfersAppCommands, WorklistAppCommands}
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Keys and help for this screen"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave dicomtui"),

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import shlex
-import time
 from pathlib import Path
 
-from .query_levels import Level, Row, export_columns, find_command, text
+from .exports import write_rows
+from .query_levels import Level, Row, export_columns, find_command
 
 
 def export(rows: list[Row], level: str, folder: Path, kind: str) -> Path:
     """Write `rows` to a new file in `folder`: "csv", or "json" shaped like `dicomtui find --json`
     (an array of objects keyed by keyword; strings, lists for multi-valued attributes, null for empty)."""
-    target = folder / f"{level.lower()}-{time.strftime('%Y%m%d-%H%M%S')}.{kind}"
-    folder.mkdir(parents=True, exist_ok=True)
-    columns = export_columns(rows, level)
-    with open(target, "w", newline="", encoding="utf-8") as out:
-        if kind == "json":
-            json.dump([{c: row.get(c) for c in columns} for row in rows], out, ensure_ascii=False, indent=2)
-            out.write("\n")
-        else:
-            writer = csv.writer(out)
-            writer.writerow(columns)
-            writer.writerows([text(row.get(c)) for c in columns] for row in rows)
-    return target
+    return write_rows(rows, export_columns(rows, level), folder, level.lower(), kind)
 
 
 def retrieve_args(level: Level, row: Row) -> list[str]:

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from textual.message import Message
+
 from ..engine.loading import import_engine
 
 
@@ -59,6 +61,14 @@ class Run:
             self.crash = f"internal error: {exc!r}"
         self.elapsed = time.monotonic() - self.started
         self._done(self)
+
+
+class RunFinished(Message):
+    """Posted by a screen to itself from the run's thread (post_message is thread-safe) when its Run ended."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__()
+        self.run = run
 
 
 def find_call(node, calling_ae: str, request) -> Callable[[Run], Any]:

@@ -25,10 +25,12 @@ def sections() -> list[Section]:
     from .screens.query import QueryScreen
     from .screens.receiver import ReceiverScreen
     from .screens.transfers import TransfersScreen
+    from .screens.worklist import WorklistScreen
 
     return [
         Section("nodes", "Nodes", "1", NodesScreen),
         Section("query", "Query", "2", QueryScreen),
         Section("receiver", "Receiver", "3", ReceiverScreen),
         Section("transfers", "Transfers", "4", TransfersScreen),
+        Section("worklist", "Worklist", "5", WorklistScreen),
     ]

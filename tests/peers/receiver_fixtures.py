@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from pydicom import uid
 
-from dicomtui.engine.receiver import Receiver, ReceiverSettings
+from dicomtui.engine.receiver import Receiver, ReceiverSettings, fast_store
 
 from ..cli_runner import Home
 from .harness import HOST, Process, dcmtk, dcmtk_env, free_port, wait_for_echo
@@ -355,3 +355,16 @@ def child_pids(pid: int) -> list[int]:
         except OSError:
             pass
     return sorted(found)
+
+
+def served_by_fast_path(monkeypatch) -> list[str]:
+    """Record the calling AE title of every association the storage fast path serves."""
+    served: list[str] = []
+    original = fast_store.StorageAssociation.run
+
+    def run(self):
+        served.append(self.calling_ae)
+        original(self)
+
+    monkeypatch.setattr(fast_store.StorageAssociation, "run", run)
+    return served

@@ -30,28 +30,15 @@ from pynetdicom.sop_class import (
 )
 
 from dicomtui.dicom.synthetic import make_instance_of_size
-from dicomtui.engine.receiver import AssociationClosed, InstanceRefused, InstanceStored, ReceiverProblem, fast_store
+from dicomtui.engine.receiver import AssociationClosed, InstanceRefused, InstanceStored, ReceiverProblem
 from dicomtui.engine.wire import pdu
 
 from .harness import HOST, echo
-from .receiver_fixtures import RECEIVER_AE, flood_with_huge_pdu, tree_hwm_kib
+from .receiver_fixtures import RECEIVER_AE, flood_with_huge_pdu, served_by_fast_path, tree_hwm_kib
 
 pytestmark = pytest.mark.peers
 
 MiB = 1 << 20
-
-
-def _served_by_fast_path(monkeypatch) -> list[str]:
-    """Record the calling AE title of every association the fast path serves."""
-    served: list[str] = []
-    original = fast_store.StorageAssociation.run
-
-    def run(self):
-        served.append(self.calling_ae)
-        original(self)
-
-    monkeypatch.setattr(fast_store.StorageAssociation, "run", run)
-    return served
 
 
 def _associate(port: int, calling: str, *contexts) -> object:
@@ -64,7 +51,7 @@ def _associate(port: int, calling: str, *contexts) -> object:
 
 
 def test_store_and_query_on_one_association_go_to_pynetdicom(receiver_factory, monkeypatch):
-    served = _served_by_fast_path(monkeypatch)
+    served = served_by_fast_path(monkeypatch)
     rx = receiver_factory()
     ds = make_instance_of_size(40_000, seed=9601)
     assoc = _associate(rx.port, "MIXED", CTImageStorage, StudyRootQueryRetrieveInformationModelFind)
@@ -85,7 +72,7 @@ def test_store_and_query_on_one_association_go_to_pynetdicom(receiver_factory, m
 
 
 def test_storage_only_association_uses_the_fast_path(receiver_factory, monkeypatch):
-    served = _served_by_fast_path(monkeypatch)
+    served = served_by_fast_path(monkeypatch)
     rx = receiver_factory()
     ds = make_instance_of_size(40_000, seed=9602)
     assoc = _associate(rx.port, "STOREONLY", CTImageStorage, Verification)

@@ -21,13 +21,14 @@ from pynetdicom.sop_class import CTImageStorage, ModalityWorklistInformationFind
 from dicomtui.config.model import Node
 from dicomtui.dicom.synthetic import make_instance_of_size
 from dicomtui.dicom.synthetic_worklist import make_worklist_specs, write_worklist
-from dicomtui.engine.receiver import Receiver, ReceiverSettings, fast_store
+from dicomtui.engine.receiver import Receiver, ReceiverSettings
 from dicomtui.engine.worklist import WorklistRequest, diff_rows, query_worklist
 
 from .dcmtk import start_wlmscpfs
 from .fixtures import ORTHANC_STOP, OUR_AE_TITLES, running
 from .harness import HOST, dcmtk, dcmtk_env, free_port
 from .orthanc import start_orthanc
+from .receiver_fixtures import served_by_fast_path
 
 pytestmark = pytest.mark.peers
 
@@ -233,20 +234,8 @@ def test_refresh_sees_an_item_added_and_one_removed(tmp_path, receiver_factory):
     _refresh_and_compare(Node("local", rx.settings.ae_title, HOST, rx.port), local, specs)
 
 
-def _served_by_fast_path(monkeypatch) -> list[str]:
-    served: list[str] = []
-    original = fast_store.StorageAssociation.run
-
-    def run(self):
-        served.append(self.calling_ae)
-        original(self)
-
-    monkeypatch.setattr(fast_store.StorageAssociation, "run", run)
-    return served
-
-
 def test_worklist_associations_go_to_pynetdicom_storage_ones_stay_fast(receiver_factory, tmp_path, monkeypatch):
-    served = _served_by_fast_path(monkeypatch)
+    served = served_by_fast_path(monkeypatch)
     write_worklist(tmp_path / "wl", make_worklist_specs(DAY, seed=4604, items=2))
     rx = receiver_factory(worklists=tmp_path / "wl")
     node = Node("local", rx.settings.ae_title, HOST, rx.port)

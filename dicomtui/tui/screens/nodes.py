@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ...engine.echo import EchoResult
 from ..commands import NodeCommands
 from ..messages import EchoFinished
+from ..themes import state_colour
 from .confirm import ConfirmScreen
 from .node_form import NodeFormScreen
 from .section import SectionScreen
@@ -107,15 +108,15 @@ class NodesScreen(SectionScreen):
     def _echo_cell(self, name: str) -> Text:
         theme = self.app.current_theme
         if name in self._pending:
-            return Text("… echoing", style=theme.warning or "yellow")
+            return Text("… echoing", style=state_colour(theme, "pending"))
         record = self._records.get(name)
         if record is None:
             return Text("—", style="dim")
         if record.ok:
             rtt = f" {record.rtt_ms:.1f} ms" if record.rtt_ms is not None else ""
-            return Text(f"✔ ok{rtt}", style=theme.success or "green")
+            return Text(f"✔ ok{rtt}", style=state_colour(theme, "ok"))
         label = FAILURE_LABELS.get(record.failure or "", "failed")
-        return Text(f"✘ {label}", style=f"bold {theme.error or 'red'}")
+        return Text(f"✘ {label}", style=f"bold {state_colour(theme, 'failed')}")
 
     def _row(self, node: Node) -> list:
         return [node.name, node.ae_title, node.host, str(node.port), self._echo_cell(node.name),
@@ -184,7 +185,7 @@ class NodesScreen(SectionScreen):
         if record.ok:
             rtt = f", {record.rtt_ms:.1f} ms" if record.rtt_ms is not None else ""
             return Text(f"Last echo {when}: ok{rtt}")
-        return Text(f"Last echo {when}: {record.error}", style=self.app.current_theme.error or "red")
+        return Text(f"Last echo {when}: {record.error}", style=state_colour(self.app.current_theme, "failed"))
 
     @on(DataTable.RowSelected)
     def _row_selected(self) -> None:

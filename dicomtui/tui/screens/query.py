@@ -6,15 +6,15 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import Input, Static
 
-from ... import paths
 from ...config import Node
 from ...engine.loading import import_engine
+from ..exports import export_rows
 from ..query_export import command_lines, export
 from ..query_levels import COLUMNS, NEXT, RETURN_KEYS, Level, cells, count, crumb, model, text
-from ..query_runs import Run, find_call
+from ..query_runs import Run, RunFinished, find_call
+from ..themes import colour, state_colour
 from ..widgets.query_form import QueryForm
 from ..widgets.result_table import ResultTable, printable
 from .query_retrieve import RetrieveActions
@@ -22,12 +22,6 @@ from .query_saved import SavedQueries
 from .section import SectionScreen
 
 DRAIN_SECONDS = 0.1
-
-
-class RunFinished(Message):
-    def __init__(self, run: Run) -> None:
-        super().__init__()
-        self.run = run
 
 
 class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
@@ -92,10 +86,6 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         self._show_status()
         self._show_detail()
         self.query_one("#q-patient", Input).focus()
-
-    @property
-    def _config(self):
-        return self.app.config_file.config
 
     @property
     def _table(self) -> ResultTable:
@@ -163,9 +153,9 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         level = self._level
         if level is not None:
             out.append("  ")
-            out.append(level.status, style=f"bold {theme.error or 'red'}" if level.failed else "")
+            out.append(level.status, style=f"bold {state_colour(theme, 'failed')}" if level.failed else "")
             if level.filter:
-                out.append(f"  filter '{level.filter}': {len(level.shown)} shown", style=theme.warning or "yellow")
+                out.append(f"  filter '{level.filter}': {len(level.shown)} shown", style=colour(theme, "warning"))
             if level.sort is not None:
                 out.append(f"  sorted by {COLUMNS[level.level][level.sort][1]}", style="dim")
         else:
@@ -359,13 +349,7 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         if level is None or not level.shown:
             return
         rows = [level.rows[i] for i in level.shown]
-        folder = paths.data_dir() / "exports"
-        try:
-            target = export(rows, level.level, folder, kind)
-        except OSError as exc:
-            self.notify(f"cannot write in {folder}: {exc.strerror}", title="Export failed", severity="error")
-            return
-        self.notify(f"{count(level.level, len(rows))} saved to {target}", title="Export")
+        export_rows(self, lambda folder: export(rows, level.level, folder, kind), count(level.level, len(rows)))
 
     def action_copy_command(self) -> None:
         level = self._level

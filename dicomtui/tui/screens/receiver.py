@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 
 from ...engine.loading import import_engine
 from ...units import size
+from ..themes import colour, state_colour
 from ..widgets.result_table import ResultTable
 from .section import SectionScreen
 
@@ -77,19 +78,19 @@ class ReceiverScreen(SectionScreen):
         theme = app.current_theme
         if receiver is None or not receiver.running:
             reason = app.receiver_error or "stopped; press s to start"
-            text = Text.assemble(("● not listening: ", f"bold {theme.error or 'red'}"), reason)
+            text = Text.assemble(("● not listening: ", f"bold {state_colour(theme, 'failed')}"), reason)
         else:
             s = receiver.settings
             counters = receiver.counters
             up = time.time() - counters.started_at
             text = Text.assemble(
-                ("● listening ", f"bold {theme.success or 'green'}"),
+                ("● listening ", f"bold {state_colour(theme, 'ok')}"),
                 (f"{s.ae_title}@{s.bind}:{s.port}", "bold"), f"  → {s.storage}\n",
                 f"since start ({up / 60:.0f} min): {counters.associations} association(s), "
                 f"{counters.instances} instance(s), {size(counters.bytes)}, {counters.refused} refused",
             )
         if self._problems:
-            text.append("\n" + self._problems[-1], style=theme.warning or "yellow")
+            text.append("\n" + self._problems[-1], style=colour(theme, "warning"))
         status.update(text)
 
     def _show_associations(self) -> None:

@@ -21,3 +21,8 @@ class SectionScreen(Screen):
 
     def compose_body(self) -> ComposeResult:
         yield from ()
+
+    @property
+    def _config(self):
+        """The config as last read (the app reads it again on ctrl+r)."""
+        return self.app.config_file.config

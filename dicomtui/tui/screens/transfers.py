@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Static
 
 from ...store.jobs import FAILED, FINISHED, PAUSED, RUNNING, Job, JobStoreError
 from ...units import size
+from ..themes import colour, state_colour
 from ..widgets.result_table import ResultTable
 from .confirm import ConfirmScreen
 from .section import SectionScreen
@@ -153,16 +154,14 @@ class TransfersScreen(SectionScreen):
     def _styled(self, key: str, value: str) -> Text | str:
         theme = self.app.current_theme
         if key == "state":
-            colour = {"done": theme.success, "failed": theme.error, "cancelled": theme.warning,
-                      "running": theme.accent, "scanning": theme.accent, "retrying": theme.warning,
-                      "stopping": theme.warning, "paused": theme.warning, "pausing": theme.warning,
-                      "waiting": theme.secondary}.get(value)
-            return Text(value, style=colour or "")
+            state = {"done": "ok", "failed": "failed", "running": "running", "scanning": "running",
+                     "waiting": "pending", "queued": "pending"}.get(value)
+            return Text(value, style=state_colour(theme, state) if state else colour(theme, "warning"))
         if key == "bar":
-            text = Text(value, style=theme.primary or "")
+            text = Text(value, style=state_colour(theme, "running"))
             failed_at = value.find(FAILED_CELL)
             if failed_at >= 0:
-                text.stylize(theme.error or "", failed_at, value.rfind(FAILED_CELL) + 1)
+                text.stylize(state_colour(theme, "failed"), failed_at, value.rfind(FAILED_CELL) + 1)
             return text
         return value
 

@@ -6,12 +6,12 @@ import datetime
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.message import Message
+from textual.containers import Horizontal
 from textual.widgets import Input, Label, Select, Static
 
 from ...engine.loading import import_engine
 from ..validators import Check
+from .checked_form import CheckedForm
 
 # (field id, DICOM keyword, label, placeholder)
 FIELDS = [
@@ -55,16 +55,11 @@ def key_check(keyword: str):
     return check
 
 
-class QueryForm(Vertical):
+class QueryForm(CheckedForm):
     """Posts QueryForm.Submitted when the user presses enter in any field."""
 
-    class Submitted(Message):
-        pass
-
-    def __init__(self, nodes: list[str], **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._node_names = nodes
-        self._errors: dict[str, str] = {}
+    PREFIX = "q-"
+    LABELS = LABELS
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="q-row"):
@@ -144,48 +139,12 @@ class QueryForm(Vertical):
         self.query_one("#q-preset", Select).value = preset or ("custom" if keys.get("StudyDate") else "any")
         self._enable_fields()
 
-    def validate_all(self) -> bool:
-        """Check every field now; the first error is shown under the form."""
-        for field, _keyword, _label, _p in FIELDS:
-            widget = self.query_one(f"#q-{field}", Input)
-            result = widget.validate(widget.value) if not widget.disabled else None
-            self._record(field, result)
-        self._show_errors()
-        return not self._errors
-
-    # -- events -----------------------------------------------------------------------------------------
-    def _record(self, field: str, result) -> None:
-        if result is None or result.is_valid:
-            self._errors.pop(field, None)
-        else:
-            self._errors[field] = "; ".join(result.failure_descriptions)
-
-    def _show_errors(self) -> None:
-        error = self.query_one("#q-error", Static)
-        if self._errors:
-            field, text = next(iter(self._errors.items()))
-            error.update(f"{LABELS[field]}: {text}")
-        error.display = bool(self._errors)
-
-    @on(Input.Changed)
-    def _changed(self, event: Input.Changed) -> None:
-        field = (event.input.id or "").removeprefix("q-")
-        if field not in LABELS:
-            return
-        event.stop()
-        self._record(field, event.validation_result)
-        self._show_errors()
+    def field_changed(self, field: str, value: str) -> None:
         if field == "date":
             preset = self.query_one("#q-preset", Select)
-            if preset.value != "custom" and preset_range(str(preset.value)) != event.value.strip():
+            if preset.value != "custom" and preset_range(str(preset.value)) != value.strip():
                 with preset.prevent(Select.Changed):
                     preset.value = "custom"
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        if (event.input.id or "").removeprefix("q-") in LABELS:
-            event.stop()
-            self.post_message(self.Submitted())
 
     @on(Select.Changed, "#q-level")
     def _level(self, event: Select.Changed) -> None:

@@ -72,6 +72,13 @@ class ResultTable(ScrollView, can_focus=True):
         & > .result-table--even-row {
             background: $surface-lighten-1 50%;
         }
+        & > .result-table--added {
+            color: $text-success;
+            text-style: bold;
+        }
+        & > .result-table--changed {
+            color: $text-warning;
+        }
         & > .result-table--cursor {
             background: $block-cursor-blurred-background;
             color: $block-cursor-blurred-foreground;
@@ -80,7 +87,8 @@ class ResultTable(ScrollView, can_focus=True):
     }
     """
     COMPONENT_CLASSES = {"result-table--header", "result-table--even-row", "result-table--odd-row",
-                         "result-table--cursor"}
+                         "result-table--cursor", "result-table--added", "result-table--changed"}
+    MARKS = ("added", "changed")  # what `marks(i)` may say of a row: drawn with result-table--<mark>
     BINDINGS = [
         Binding("enter", "select", "Select", show=False, id="results.select", tooltip="Select the highlighted row"),
         Binding("up", "cursor_up", "Up", show=False, id="results.up", tooltip="Highlight the row above"),
@@ -114,6 +122,7 @@ class ResultTable(ScrollView, can_focus=True):
         self._columns: list[Column] = []
         self._count = 0
         self._cells: Callable[[int], Sequence[str]] = lambda _i: ()
+        self._marks: Callable[[int], str | None] | None = None
         self._cursor = 0
         self._widths: tuple[int, list[int]] = (-1, [])  # (for this region width, column widths)
 
@@ -123,9 +132,12 @@ class ResultTable(ScrollView, can_focus=True):
         self._widths = (-1, [])
         self._resized()
 
-    def show_rows(self, count: int, cells: Callable[[int], Sequence[str]], cursor: int = 0) -> None:
-        """Show `count` rows whose cells come from `cells(i)`, with the cursor on row `cursor`."""
+    def show_rows(self, count: int, cells: Callable[[int], Sequence[str]], cursor: int = 0,
+                  marks: Callable[[int], str | None] | None = None) -> None:
+        """Show `count` rows whose cells come from `cells(i)`, with the cursor on row `cursor`; `marks(i)`,
+        when given, names one of MARKS for a row to stand out (a row new since the last refresh), or None."""
         self._cells = cells
+        self._marks = marks
         self._count = count
         self._resized()
         self.move_cursor(cursor)
@@ -246,6 +258,9 @@ class ResultTable(ScrollView, can_focus=True):
             texts = self._cells(row)
             style = base + self.get_component_rich_style(
                 "result-table--odd-row" if row % 2 else "result-table--even-row")
+            mark = self._marks(row) if self._marks is not None else None
+            if mark in self.MARKS:
+                style += self.get_component_rich_style(f"result-table--{mark}")
             if row == self._cursor:
                 style += self.get_component_rich_style("result-table--cursor")
         line = self._line(texts, self._column_widths(width))

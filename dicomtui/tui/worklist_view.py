@@ -1,0 +1,146 @@
+"""What the Worklist screen shows of its rows: the columns for a width, each cell, the order, the detail.
+
+Plain data in, text out; no widgets, and no engine import (rows are the engine's WorklistRow, read by
+attribute), so the screen stays quick to open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+
+from .query_levels import sort_key, text
+from .widgets.result_table import printable
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # a WorklistRow field, or "start" / "procedure" (worked out from two fields)
+    heading: str
+    width: int | None  # None: a share of what is left
+
+
+_START_DAY = Column("start", "Time", 5)  # every row on one day: the day is said in the status line instead
+_START = Column("start", "Start", 11)  # MM-DD HH:MM
+_PATIENT = Column("patient_name", "Patient", None)
+_ID = Column("patient_id", "Patient ID", 12)
+_BORN = Column("birth_date", "Born", 10)
+_SEX = Column("sex", "Sex", 3)
+_ACCESSION = Column("accession_number", "Accession", 10)
+_MODALITY = Column("modality", "Mod", 3)
+_STATION = Column("station_ae_title", "Station", 8)
+_PROCEDURE = Column("procedure", "Procedure", None)  # the step's description, else the requested one
+_REQUESTED = Column("requested_procedure_description", "Requested procedure", None)
+_STEP = Column("step_description", "Step", None)
+_STATUS = Column("status", "Status", 9)
+_REFERRING = Column("referring_physician", "Referring", 14)
+
+# Widths of the table (cells) from which each set of columns is shown: at 80 columns what a modality's
+# list shows; wider, more of what the issue lists, all of it from 150.
+_SETS: tuple[tuple[int, tuple[Column, ...]], ...] = (
+    (150, (_PATIENT, _ID, _BORN, _SEX, _ACCESSION, _MODALITY, _REQUESTED, _STEP, _STATION, _STATUS,
+           _REFERRING)),
+    (110, (_PATIENT, _ID, _BORN, _SEX, _ACCESSION, _MODALITY, _PROCEDURE, _STATION, _STATUS)),
+    (0, (_PATIENT, _ID, _ACCESSION, _MODALITY, _STATION, _PROCEDURE)),
+)
+
+
+def columns_for(width: int, one_day: bool) -> list[Column]:
+    """The columns for a table `width` cells wide; the start column is a time alone when `one_day`."""
+    chosen = next(columns for least, columns in _SETS if width >= least)
+    return [_START_DAY if one_day else _START, *chosen]
+
+
+def _day(date: str) -> str:
+    return f"{date[:4]}-{date[4:6]}-{date[6:8]}" if len(date) == 8 and date.isdigit() else date
+
+
+def _clock(time: str) -> str:
+    return f"{time[:2]}:{time[2:4]}" if len(time) >= 4 and time[:4].isdigit() else time
+
+
+def value(row: Any, key: str, one_day: bool = False) -> str:
+    """One cell as text."""
+    if key == "start":
+        clock = _clock(text(row.start_time))
+        if one_day:
+            return clock
+        day = _day(text(row.start_date))
+        return f"{day[5:] if len(day) == 10 else day} {clock}".strip()
+    if key == "procedure":
+        return text(row.step_description or row.requested_procedure_description)
+    if key == "birth_date":
+        return _day(text(row.birth_date))
+    return text(getattr(row, key))
+
+
+def cells(row: Any, columns: list[Column], one_day: bool) -> list[str]:
+    return [value(row, c.key, one_day) for c in columns]
+
+
+def order_key(row: Any) -> tuple[str, ...]:
+    """The worklist's own order, a modality's: by start, then station and accession (as `dicomtui worklist`)."""
+    return tuple(text(v) for v in (row.start_date, row.start_time, row.station_ae_title, row.accession_number,
+                                   row.step_id))
+
+
+def column_sort_key(row: Any, key: str) -> tuple:
+    if key == "start":
+        return (0, 0.0, "".join(order_key(row)))
+    return sort_key(value(row, key))
+
+
+def one_day(rows: list[Any]) -> str | None:
+    """The start date every row shares (YYYYMMDD), or None."""
+    days = {text(row.start_date) for row in rows}
+    return next(iter(days)) if len(days) == 1 and next(iter(days)) else None
+
+
+def haystack(row: Any, fields: tuple[str, ...]) -> str:
+    """What the filter looks in: every column of the row, "\\n" between them so no match spans two."""
+    parts = [text(getattr(row, name)) for name in fields]
+    parts += [code.text() for code in row.protocol]
+    return "\n".join(parts).casefold()
+
+
+def day_text(date: str) -> str:
+    return _day(date)
+
+
+def detail(row: Any) -> Text:
+    """Every attribute of the row's worklist item, sequences nested; the row's own step is marked ▸."""
+    out = Text()
+    _inline(out, {k: v for k, v in row.attributes.items() if not _is_sequence(v)})
+    for keyword, items in row.attributes.items():
+        if not _is_sequence(items):
+            continue
+        out.append(f"\n{keyword}", style="bold")
+        out.append(f" ({len(items)})", style="dim")
+        for index, item in enumerate(items):
+            ours = keyword == "ScheduledProcedureStepSequence" and index == row.step
+            out.append("\n ▸ " if ours else "\n   ", style="bold" if ours else "")
+            _inline(out, item)
+    return out
+
+
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
+
+
+def _inline(out: Text, attributes: dict[str, Any]) -> None:
+    """`Keyword value` pairs on one flowing line; a nested sequence as [ ... ] per item."""
+    first = True
+    for keyword, item in attributes.items():
+        if not first:
+            out.append("  ")
+        first = False
+        out.append(f"{keyword} ", style="dim")
+        if _is_sequence(item):
+            for nested in item:
+                out.append("[")
+                _inline(out, nested)
+                out.append("]")
+        else:
+            out.append(printable(text(item)) or "—")
