@@ -27,7 +27,16 @@ from ..store.jobs import (
     JobStoreError,
 )
 from ..units import size as format_size
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, CliError, Context, print_json, run_interruptible
+from .common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    JOB_GRACE_SECONDS,
+    CliError,
+    Context,
+    print_json,
+    run_interruptible,
+)
 from .send_cmd import job_store, run_job, store_error
 
 CANCEL_WAIT_SECONDS = 10.0  # how long `jobs cancel` waits for the running process to stop the job
@@ -324,10 +333,11 @@ def run_child(args: argparse.Namespace, ctx: Context) -> int:
         events.started()
         if job.retrieve is not None:
             report = run_interruptible(lambda cancel: run_retrieve_job(store, job.id, node, cancel=cancel,
-                                                                       slots=slots))
+                                                                       slots=slots), grace=JOB_GRACE_SECONDS)
         else:
             report = run_interruptible(lambda cancel: run_send_job(store, job.id, node, cancel=cancel, slots=slots,
-                                                                   on_progress=events.progress))
+                                                                   on_progress=events.progress),
+                                       grace=JOB_GRACE_SECONDS)
     except JobBusy as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
     except JobStoreError as exc:

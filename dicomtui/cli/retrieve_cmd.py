@@ -21,6 +21,7 @@ from .common import (
     EXIT_INTERRUPTED,
     EXIT_NO_ASSOCIATION,
     EXIT_OK,
+    JOB_GRACE_SECONDS,
     CliError,
     Context,
     print_json,
@@ -193,7 +194,7 @@ def run_retrieve(args: argparse.Namespace, ctx: Context, job_id: str, node, verb
         slots = slots_for(store, ctx.config().transfers)
         report = run_interruptible(lambda cancel: run_retrieve_job(
             store, job_id, node, on_progress=bar, cancel=cancel, slots=slots,
-            on_note=lambda text: bar.say(f"job {job_id}: {text}")))
+            on_note=lambda text: bar.say(f"job {job_id}: {text}")), grace=JOB_GRACE_SECONDS)
     except JobBusy as exc:
         raise CliError(str(exc), EXIT_FAILED) from None
     except JobStoreError as exc:

@@ -20,6 +20,7 @@ from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    JOB_GRACE_SECONDS,
     CliError,
     Context,
     hard_exit,
@@ -94,7 +95,8 @@ def run_job(args: argparse.Namespace, ctx: Context, job_id: str, node) -> int:
         store = job_store()
         slots = slots_for(store, ctx.config().transfers)
         report = run_interruptible(lambda cancel: run_send_job(store, job_id, node, on_progress=progress,
-                                                               cancel=cancel, slots=slots))
+                                                               cancel=cancel, slots=slots),
+                                   grace=JOB_GRACE_SECONDS)
     except KeyboardInterrupt:
         bar.end()
         print(f"dicomtui: job {job_id} interrupted; 'dicomtui jobs resume' sends what is left", file=sys.stderr)
