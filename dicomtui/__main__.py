@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.parse_args(args)  # reject unknown options with a usage message (exit 2)
         from .tui.run import run_tui
 
-        return run_tui(getattr(namespace, "config", None))
+        return run_tui(getattr(namespace, "config", None), namespace.theme)
     from .cli import main as cli_main
 
     return cli_main(args)

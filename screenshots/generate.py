@@ -121,6 +121,12 @@ async def capture(tmp: Path, archive: int) -> None:
         await pilot.press("down", "down")
         await pilot.pause()
         save(app, "nodes.svg")
+        for theme in ("dicomtui-light", "dicomtui-contrast"):  # each shipped theme on the main screen
+            app.theme = theme
+            await pilot.pause(0.3)
+            save(app, f"nodes-{theme.removeprefix('dicomtui-')}.svg")
+        app.theme = "dicomtui-dark"
+        await pilot.pause(0.3)
         await pilot.press("a")
         await pilot.pause()
         await pilot.press(*"mr", "tab", *"MR_SCANNER_ROOM_3", "tab", *"mr3.example.org", "tab", *"104")

@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A terminal console for DICOM networks. Without a command, starts the full-screen app.",
         parents=[common],
     )
+    parser.add_argument("--theme", metavar="NAME", help="the app's theme for this run (the command palette's "
+                        "'Change theme' keeps one): dicomtui-dark, dicomtui-light, dicomtui-contrast or your own")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.add_parser(subparsers, common)

@@ -64,6 +64,13 @@ class ReceiverOptions:
 
 
 @dataclass
+class UiOptions:
+    """[ui]: how the app looks."""
+
+    theme: str | None = None  # a theme's name (themes/ and the config folder's themes/); None: the default
+
+
+@dataclass
 class TransferOptions:
     """[transfers]: how many associations the job queue opens at once, across every process that runs jobs."""
 
@@ -117,6 +124,7 @@ class Config:
     transfers: TransferOptions = field(default_factory=TransferOptions)
     worklist: WorklistOptions = field(default_factory=WorklistOptions)
     worklist_presets: list[WorklistPreset] = field(default_factory=list)
+    ui: UiOptions = field(default_factory=UiOptions)
 
     def worklist_preset(self, name: str) -> WorklistPreset | None:
         """The worklist preset with this name; names compare without regard to case."""

@@ -149,6 +149,16 @@ def _remove(document: tomlkit.TOMLDocument, tables_name: str, name: str) -> None
         del document[tables_name]
 
 
+def set_theme(document: tomlkit.TOMLDocument, name: str) -> None:
+    """theme = NAME in [ui], which is added at the end if the file has none; the rest stays as it was."""
+    table = document.get("ui")
+    if not isinstance(table, Table):
+        table = tomlkit.table()
+        document.add(tomlkit.nl())
+        document.add("ui", table)
+    table["theme"] = name
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write `text` to `path` so that a crash leaves either the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)

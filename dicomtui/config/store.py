@@ -82,6 +82,10 @@ class ConfigFile:
     def remove_worklist_preset(self, name: str) -> None:
         self._remove_named(_PRESETS, name)
 
+    def set_theme(self, name: str) -> None:
+        """Keep the theme chosen in the app ([ui] theme), leaving the rest of the file as it is."""
+        self._change(lambda document, _config: save.set_theme(document, name))
+
     def _add_named(self, kind: _Named, item: SavedQuery | WorklistPreset, replace: bool) -> None:
         def change(document: tomlkit.TOMLDocument, config: Config) -> None:
             current = kind.find(config, item.name)

@@ -20,6 +20,7 @@ from .screens.transfers_commands import TransfersAppCommands
 from .screens.transfers_feed import JobFeed
 from .screens.worklist_commands import WorklistAppCommands
 from .sections import sections
+from .themes import DEFAULT_THEME, load_themes, shipped_folder, user_folder
 
 
 def _section_bindings() -> list[Binding]:
@@ -48,8 +49,11 @@ class DicomtuiApp(App):
     ]
 
     def __init__(self, config_file: ConfigFile, echo_log: EchoLog, *, receiver: bool = True,
-                 job_store: JobStore | None = None) -> None:
+                 job_store: JobStore | None = None, theme: str | None = None) -> None:
+        """theme: `--theme` (this run's choice, over [ui] theme)."""
         super().__init__()
+        self._theme_override = theme
+        self._saved_theme: str | None = None
         self.config_file = config_file
         self.echo_log = echo_log
         self.receiver = None  # engine.receiver.Receiver once started
@@ -64,6 +68,7 @@ class DicomtuiApp(App):
         self._closing_jobs = False
 
     def on_mount(self) -> None:
+        self._apply_themes()
         for section in sections():
             self.add_mode(section.id, section.screen)
         self.switch_mode(sections()[0].id)
@@ -72,6 +77,37 @@ class DicomtuiApp(App):
         elif self._autostart_receiver:
             # After the first frame: importing pynetdicom (0.2 s) would compete with it for the GIL.
             self.set_timer(0.3, self.start_receiver)
+
+    # -- themes: shipped and the user's, chosen by --theme, [ui] theme or the palette (which saves it) ------
+    def _apply_themes(self) -> None:
+        found = load_themes([shipped_folder(), user_folder()])
+        for theme in found.themes:
+            self.register_theme(theme)
+        problems = list(found.problems)
+        wanted = self._theme_override or self.config_file.config.ui.theme or DEFAULT_THEME
+        if wanted not in self.available_themes:
+            fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+            problems.append(f"there is no theme {wanted!r}, so {fallback} is used (themes: "
+                            f"{', '.join(sorted(self.available_themes))})")
+            wanted = fallback
+        self.theme = self._saved_theme = wanted
+        if problems:
+            self.notify("\n".join(problems) + f"\n(your themes: {user_folder()})", title="Theme problems",
+                        severity="warning", timeout=20, markup=False)
+        self.theme_changed_signal.subscribe(self, self._theme_chosen)
+
+    def _theme_chosen(self, theme) -> None:
+        if theme.name != self._saved_theme:  # chosen in the palette: kept for next time
+            self._saved_theme = theme.name
+            self._save_theme(theme.name)
+
+    @work(thread=True, group="config", exit_on_error=False, description="save the theme")
+    def _save_theme(self, name: str) -> None:
+        try:
+            self.config_file.set_theme(name)
+        except Exception as exc:  # ConfigError (a broken file is never written), OSError: said, not lost
+            self.call_from_thread(self.notify, f"The theme {name} is used now but could not be saved: {exc}",
+                                  title="Theme", severity="warning", markup=False)
 
     # -- the receiver: owned here, so switching screens never stops it ---------------------
     # Start and stop run in threads, one after the other: a start pressed while a stop is still

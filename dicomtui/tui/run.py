@@ -11,10 +11,10 @@ from ..config import ConfigFile
 from ..store.echo_log import EchoLog
 
 
-def run_tui(config_path: str | None = None) -> int:
+def run_tui(config_path: str | None = None, theme: str | None = None) -> int:
     from .app import DicomtuiApp
 
-    app = DicomtuiApp(ConfigFile(paths.config_file(config_path)), EchoLog(paths.state_db()))
+    app = DicomtuiApp(ConfigFile(paths.config_file(config_path)), EchoLog(paths.state_db()), theme=theme)
     app.run()
     code = app.return_code or 0
     if app.receiver is not None:

@@ -517,6 +517,7 @@ def test_duplicate_name_is_found_even_when_the_first_node_is_broken(tmp_path):
          ("description", "text")),
         ('[[nodes]]\nname = "a@b"\nae_title = "A"\nhost = "h"\nport = 1\n', 2, ("'@'",)),
         ("[transfers]\nmax_associations = 0\n", 2, ("max_associations", "from 1 to 64")),
+        ("[ui]\ntheme = 3\n", 2, ("theme", "name of a theme")),
         ('[transfers]\nmax_associations_per_node = "2"\n', 2, ("max_associations_per_node", "without quotes")),
         ('\n\n[[ nodes ]]   # spaced header\n  name = "a"\n  ae_title = "A"\n  host = "h"\n  "port" = 70000\n', 7,
          ("70000",)),

@@ -43,7 +43,7 @@ class TransfersScreen(SectionScreen):
     BINDINGS = [
         Binding("n", "new_send", "New send", id="transfers.new", tooltip="Send files and folders to a node"),
         Binding("c", "cancel_job", "Cancel", id="transfers.cancel", tooltip="Cancel the selected job"),
-        Binding("p", "pause_job", "Pause/resume", id="transfers.pause",
+        Binding("p", "pause_job", "Pause", id="transfers.pause",
                 tooltip="Pause the selected job, or go on with it where it stopped"),
         Binding("r", "retry_job", "Retry", id="transfers.retry",
                 tooltip="Send again what the selected job did not send"),
