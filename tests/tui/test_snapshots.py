@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from .conftest import FIXED_TIME, SAMPLE_CONFIG
+from .test_nodes_flow import wait_for
 
 CONFIG = SAMPLE_CONFIG.format(archive_port=4242, ct_port=104) + """
 [[nodes]]
@@ -25,17 +26,22 @@ RECORDS = [
 ]
 
 
+async def history_shown(pilot) -> None:
+    """The echo history loads in a worker; a fixed pause raced it when the machine was busy (the column widths
+    then came out otherwise)."""
+    nodes = {record["node"] for record in RECORDS}
+    await wait_for(pilot, lambda: set(getattr(pilot.app.screen, "_records", {})) >= nodes)
+    await pilot.pause()
+
+
 @pytest.mark.parametrize("size", [(80, 24), (120, 36)])
 def test_nodes_screen(snap_compare, make_app, size):
-    async def settle(pilot):
-        await pilot.pause(0.3)  # the echo history loads in a worker
-
-    assert snap_compare(make_app(CONFIG, RECORDS), terminal_size=size, run_before=settle)
+    assert snap_compare(make_app(CONFIG, RECORDS), terminal_size=size, run_before=history_shown)
 
 
 def test_nodes_screen_with_failed_node_selected(snap_compare, make_app):
     async def select(pilot):
-        await pilot.pause(0.3)
+        await history_shown(pilot)
         await pilot.press("down")
 
     assert snap_compare(make_app(CONFIG, RECORDS), terminal_size=(80, 24), run_before=select)
@@ -53,7 +59,7 @@ def test_node_form_with_errors(snap_compare, make_app):
 
 def test_help_screen(snap_compare, make_app):
     async def open_help(pilot):
-        await pilot.pause(0.3)  # the echo history loads in a worker: without this the screen behind raced it
+        await history_shown(pilot)  # the screen behind must be complete too
         await pilot.press("question_mark")
 
     assert snap_compare(make_app(CONFIG, RECORDS), terminal_size=(80, 24), run_before=open_help)
