@@ -31,6 +31,7 @@ from .common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_USAGE,
     JOB_GRACE_SECONDS,
     CliError,
     Context,
@@ -338,8 +339,8 @@ def run_child(args: argparse.Namespace, ctx: Context) -> int:
             report = run_interruptible(lambda cancel: run_send_job(store, job.id, node, cancel=cancel, slots=slots,
                                                                    on_progress=events.progress),
                                        grace=JOB_GRACE_SECONDS)
-    except JobBusy as exc:
-        raise CliError(str(exc), EXIT_FAILED) from None
+    except JobBusy as exc:  # not "ended otherwise" (1): the app says it did not run, and why
+        raise CliError(str(exc), EXIT_USAGE) from None
     except JobStoreError as exc:
         raise store_error(exc) from None
     if report.interrupted:
