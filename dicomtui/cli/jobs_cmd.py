@@ -75,7 +75,7 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
     pause.set_defaults(run=run_pause)
 
     # The app runs each job as a process of its own with this (engine/jobs/child.py); not for people.
-    child = sub.add_parser("run", parents=[parent], help=argparse.SUPPRESS)
+    child = sub.add_parser("run", parents=[parent])  # no help=: argparse then leaves it out of the list
     child.add_argument("id", metavar="ID")
     child.add_argument("--store", required=True, help="the job database")
     child.add_argument("--events", action="store_true", help="progress as JSON lines on stdout")
