@@ -26,7 +26,7 @@ from .queries import check_queries
 from .receiver_options import check_receiver
 from .tables import check_entries, check_fields, check_table
 from .transfer_options import check_transfers
-from .ui_options import check_ui
+from .ui_options import check_keymap, check_ui
 from .worklist import check_worklist, check_worklist_presets
 
 NODE_KEYS = {"name", "ae_title", "host", "port", "description", "timeout", "dimse_timeout", "max_pdu", "charset"}
@@ -105,8 +105,10 @@ def check_document(data: dict[str, Any], lines: LineFinder) -> tuple[Config, lis
     worklist = check_worklist(data.get("worklist", {}), lines, problems, notes)
     presets = check_worklist_presets(data.get("worklist_presets", []), nodes, lines, problems, notes)
     ui = check_ui(data.get("ui", {}), lines, problems, notes)
+    keymap = check_keymap(data.get("keymap", {}), lines, problems)
     config = Config(local=local, nodes=nodes, receiver=receiver, queries=queries, transfers=transfers,
-                    worklist=worklist, worklist_presets=presets, ui=ui)
+                    worklist=worklist, worklist_presets=presets, ui=ui,
+                    keymap=keymap)
     return config, problems, notes
 
 

@@ -125,6 +125,7 @@ class Config:
     worklist: WorklistOptions = field(default_factory=WorklistOptions)
     worklist_presets: list[WorklistPreset] = field(default_factory=list)
     ui: UiOptions = field(default_factory=UiOptions)
+    keymap: dict[str, str] = field(default_factory=dict)  # [keymap]: binding id -> keys, e.g. "transfers.pause" = "P"
 
     def worklist_preset(self, name: str) -> WorklistPreset | None:
         """The worklist preset with this name; names compare without regard to case."""

@@ -13,6 +13,7 @@ from ..config import ConfigFile
 from ..engine.loading import import_engine
 from ..store.echo_log import EchoLog
 from ..store.jobs import JobStore
+from .keymap import split_keymap
 from .receiver_feed import ReceiverFeed
 from .screens.config_problems import ConfigProblemsScreen
 from .screens.help import HelpScreen
@@ -69,6 +70,7 @@ class DicomtuiApp(App):
 
     def on_mount(self) -> None:
         self._apply_themes()
+        self._apply_keymap()
         for section in sections():
             self.add_mode(section.id, section.screen)
         self.switch_mode(sections()[0].id)
@@ -95,6 +97,13 @@ class DicomtuiApp(App):
             self.notify("\n".join(problems) + f"\n(your themes: {user_folder()})", title="Theme problems",
                         severity="warning", timeout=20, markup=False)
         self.theme_changed_signal.subscribe(self, self._theme_chosen)
+
+    def _apply_keymap(self) -> None:
+        keymap, unknown = split_keymap(self.config_file.config.keymap)
+        self.set_keymap(keymap)
+        if unknown:
+            self.notify(f"[keymap] names no such binding: {', '.join(unknown)}. The README's key table lists "
+                        "every binding's id.", title="Keymap", severity="warning", timeout=15, markup=False)
 
     def _theme_chosen(self, theme) -> None:
         if theme.name != self._saved_theme:  # chosen in the palette: kept for next time

@@ -20,8 +20,8 @@ SAMPLE_CONFIG = """\
 ae_title = "DICOMTUI"   # our calling AE
 port = 11112
 
-[keymap]   # not used yet, must survive saves
-echo = "e"
+[keymap]   # keys by binding id; must survive saves
+"nodes.echo" = "e"
 
 [[nodes]]
 name = "archive"

@@ -57,7 +57,7 @@ async def test_add_node_with_the_form(make_app, tmp_path):
     # Everything the user wrote is still there.
     assert "# Radiology nodes, maintained by the PACS team." in text
     assert 'site = "basement"   # unknown key, kept' in text
-    assert "[keymap]   # not used yet, must survive saves" in text
+    assert "[keymap]   # keys by binding id; must survive saves" in text
 
 
 async def test_form_opens_with_the_cursor_in_the_first_field(make_app):

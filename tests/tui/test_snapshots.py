@@ -49,7 +49,7 @@ def test_nodes_screen_with_failed_node_selected(snap_compare, make_app):
 
 def test_node_form_with_errors(snap_compare, make_app):
     async def open_form(pilot):
-        await pilot.pause(0.3)
+        await history_shown(pilot)
         await pilot.press("a")
         await pilot.pause()
         await pilot.press(*"pacs", "tab", *"TOO_LONG_AE_TITLE_X", "tab", *"pacs.example.org", "tab", *"0")

@@ -37,8 +37,8 @@ CONFIG = """\
 ae_title = "DICOMTUI"   # ours, and the receiver's
 port = {port}
 
-[keymap]   # not used yet, must survive saves
-echo = "e"
+[keymap]   # keys by binding id; must survive saves
+"nodes.echo" = "e"
 
 [worklist]
 refresh_seconds = {refresh}   # quick, for the test

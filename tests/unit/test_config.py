@@ -63,7 +63,7 @@ port = 4242
 description = "CT scanner, room 2"
 
 [keymap]
-echo = "e"   # key for echo
+"nodes.echo" = "e"   # key for echo
 """
 
 CT_BLOCK = """\

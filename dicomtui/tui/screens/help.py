@@ -24,7 +24,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text(f"Help: {title.capitalize()}", style="bold"), id="help-title")
             intro = getattr(self._target, "HELP", "")
             if intro:
-                yield Static(intro, id="help-intro")
+                yield Static(intro, id="help-intro", markup=False)  # "[transfers]" is a config table, not markup
             yield Static(self._keys_table())
             yield Static(Text("esc, q or ? closes this help", style="dim"), id="help-hint")
 

@@ -54,7 +54,7 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
             "asks: as its station AE title, for its modality, for a day (presets are worked out again at every "
             "refresh). Enter in the form asks; each scheduled procedure step is a row. R asks again and compares: "
             "rows that appeared are highlighted, changed ones marked, and the status line counts the ones that "
-            "vanished. a refreshes every \\[worklist] refresh_seconds (30 s unless set) until pressed again. "
+            "vanished. a refreshes every [worklist] refresh_seconds (30 s unless set) until pressed again. "
             "Enter or i enlarges the pane with every attribute of the highlighted item, sequences included. "
             "/ filters the rows, s sorts by the next column, x saves the shown rows as CSV in the data folder and "
             "X as JSON (as 'dicomtui worklist --json'). S keeps the node and filters as a preset in the config file, "
