@@ -50,3 +50,8 @@ def state_db() -> Path:
 def jobs_db() -> Path:
     """SQLite file of the transfer queue: a file of its own, so its schema evolves apart from state_db's."""
     return data_dir() / "jobs.sqlite3"
+
+
+def associations_db() -> Path:
+    """SQLite file of the association log: every association opened or accepted, by any dicomtui process."""
+    return data_dir() / "associations.sqlite3"

@@ -126,3 +126,10 @@ def hard_exit(code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def log_journal(origin: str):
+    """Where a command's associations are logged (the data folder's association log), as caused by `origin`."""
+    from ..store.association_log import journal
+
+    return journal(origin)

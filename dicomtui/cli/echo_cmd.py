@@ -12,6 +12,7 @@ from .common import (
     EXIT_OK,
     CliError,
     Context,
+    log_journal,
     print_json,
     run_interruptible,
 )
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     result: EchoResult = run_interruptible(
         lambda cancel: echo(node, config.local.ae_title, count=args.count, timeout=timeout,
-                            cancel=cancel, on_reply=on_reply)
+                            cancel=cancel, on_reply=on_reply, journal=log_journal(f"echo {node.name}"))
     )
     result.target = args.target
     if known:

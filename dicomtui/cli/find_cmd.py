@@ -11,7 +11,7 @@ import time
 import unicodedata
 
 from ..dicom.validation import InvalidValue
-from .common import CliError, Context, exit_code, run_interruptible
+from .common import CliError, Context, exit_code, log_journal, run_interruptible
 
 TABLE_WIDTH = 80
 MIN_CELL = 6
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     out = Output(args, request)
     result: QueryResult = run_interruptible(
         lambda cancel: find(node, config.local.ae_title, request, cancel=cancel, on_row=out.row,
-                            timeout=args.timeout)
+                            timeout=args.timeout, journal=log_journal(f"find {node.name}"))
     )
     out.finish(result)
     return exit_code(result, f"find {args.target}")

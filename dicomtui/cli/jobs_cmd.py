@@ -35,6 +35,7 @@ from .common import (
     JOB_GRACE_SECONDS,
     CliError,
     Context,
+    log_journal,
     print_json,
     run_interruptible,
 )
@@ -331,13 +332,15 @@ def run_child(args: argparse.Namespace, ctx: Context) -> int:
     try:
         job = store.get(args.id)
         node, slots = _node(ctx, job), slots_for(store, ctx.config().transfers)
+        journal = log_journal(f"job {job.id}")
         events.started()
         if job.retrieve is not None:
             report = run_interruptible(lambda cancel: run_retrieve_job(store, job.id, node, cancel=cancel,
-                                                                       slots=slots), grace=JOB_GRACE_SECONDS)
+                                                                       slots=slots, journal=journal),
+                                       grace=JOB_GRACE_SECONDS)
         else:
             report = run_interruptible(lambda cancel: run_send_job(store, job.id, node, cancel=cancel, slots=slots,
-                                                                   on_progress=events.progress),
+                                                                   journal=journal, on_progress=events.progress),
                                        grace=JOB_GRACE_SECONDS)
     except JobBusy as exc:  # not "ended otherwise" (1): the app says it did not run, and why
         raise CliError(str(exc), EXIT_USAGE) from None

@@ -24,6 +24,7 @@ from .common import (
     JOB_GRACE_SECONDS,
     CliError,
     Context,
+    log_journal,
     print_json,
     run_interruptible,
 )
@@ -193,7 +194,7 @@ def run_retrieve(args: argparse.Namespace, ctx: Context, job_id: str, node, verb
         store = JobStore(paths.jobs_db())
         slots = slots_for(store, ctx.config().transfers)
         report = run_interruptible(lambda cancel: run_retrieve_job(
-            store, job_id, node, on_progress=bar, cancel=cancel, slots=slots,
+            store, job_id, node, on_progress=bar, cancel=cancel, slots=slots, journal=log_journal(f"job {job_id}"),
             on_note=lambda text: bar.say(f"job {job_id}: {text}")), grace=JOB_GRACE_SECONDS)
     except JobBusy as exc:
         raise CliError(str(exc), EXIT_FAILED) from None

@@ -24,6 +24,7 @@ from .common import (
     CliError,
     Context,
     hard_exit,
+    log_journal,
     print_json,
     run_interruptible,
 )
@@ -93,9 +94,9 @@ def run_job(args: argparse.Namespace, ctx: Context, job_id: str, node) -> int:
 
     try:
         store = job_store()
-        slots = slots_for(store, ctx.config().transfers)
+        slots, journal = slots_for(store, ctx.config().transfers), log_journal(f"job {job_id}")
         report = run_interruptible(lambda cancel: run_send_job(store, job_id, node, on_progress=progress,
-                                                               cancel=cancel, slots=slots),
+                                                               cancel=cancel, slots=slots, journal=journal),
                                    grace=JOB_GRACE_SECONDS)
     except KeyboardInterrupt:
         bar.end()

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from ..dicom.validation import InvalidValue, check_ae_title, check_host, check_port
-from .common import EXIT_FAILED, EXIT_OK, CliError, Context
+from .common import EXIT_FAILED, EXIT_OK, CliError, Context, log_journal
 
 
 def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
@@ -73,7 +73,7 @@ def serve_in_process(settings, log: LogLines, stop: threading.Event) -> None:
     """One process, the same receiver as the app's."""
     from ..engine.receiver import Receiver, ReceiverStartError
 
-    receiver = Receiver(settings)
+    receiver = Receiver(settings, log_journal("receiver"))
     receiver.subscribe(log.event)
     try:
         receiver.start()
@@ -93,7 +93,7 @@ def serve_in_workers(settings, workers: int, log: LogLines, stop: threading.Even
     from ..engine.receiver import ReceiverStartError
     from ..engine.receiver.workers import WorkerPool
 
-    pool = WorkerPool(settings, workers, log.event)
+    pool = WorkerPool(settings, workers, log.event, log_journal("receiver"))
     try:
         pool.start()
     except ReceiverStartError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from ..dicom.validation import InvalidValue
-from .common import CliError, Context, exit_code, print_json, run_interruptible
+from .common import CliError, Context, exit_code, log_journal, print_json, run_interruptible
 from .find_cmd import cell_text, format_table
 
 
@@ -43,7 +43,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         raise CliError(str(exc)) from None
     config, node = ctx.target(args.target)
     result = run_interruptible(lambda cancel: query_worklist(node, config.local.ae_title, request, cancel=cancel,
-                                                             timeout=args.timeout))
+                                                             timeout=args.timeout,
+                                                             journal=log_journal(f"worklist {node.name}")))
     rows = sorted(result.rows, key=_order)
     if args.json:
         print_json([row.as_json() for row in rows])

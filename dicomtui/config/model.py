@@ -68,6 +68,7 @@ class UiOptions:
     """[ui]: how the app looks."""
 
     theme: str | None = None  # a theme's name (themes/ and the config folder's themes/); None: the default
+    mask_phi: bool = False  # start with patient-identifying values masked on every screen (P toggles it)
 
 
 @dataclass

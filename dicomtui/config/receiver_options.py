@@ -8,7 +8,7 @@ from typing import Any
 from ..dicom.validation import InvalidValue, check_ae_title, check_max_pdu
 from .model import ReceiverOptions
 from .problems import LineFinder, Problem
-from .tables import check_table
+from .tables import check_table, true_or_false
 
 DUPLICATE_POLICIES = ("keep-newest", "keep-first")
 
@@ -21,7 +21,7 @@ def check_receiver(raw: Any, lines: LineFinder, problems: list[Problem], notes: 
         "duplicates": _duplicates,
         "min_free_mb": lambda v: whole(v, 0, 10_000_000, "megabytes"),
         "max_pdu": lambda v: check_max_pdu(v) if not isinstance(v, str) else _text_number(v),
-        "fsync": _bool,
+        "fsync": true_or_false,
         "workers": lambda v: whole(v, 1, 64, "processes"),
         "tls_port": lambda v: whole(v, 1, 65535, "(a port number)"),
         "tls_cert": _pem_file,
@@ -70,7 +70,3 @@ def _text_number(value: str) -> int:
     raise InvalidValue(f"write the number without quotes ({value!r} is text)")
 
 
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise InvalidValue(f"must be true or false, not {value!r}")
-    return value

@@ -72,3 +72,9 @@ def check_fields(entry: dict[str, Any], index: int, table: str, label: str, requ
         except InvalidValue as exc:
             problem(key, f"{key}: {exc}")
     return None if len(problems) > before else values
+
+
+def true_or_false(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidValue(f"must be true or false, not {value!r}")
+    return value

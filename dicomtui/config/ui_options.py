@@ -8,12 +8,12 @@ from typing import Any
 from ..dicom.validation import InvalidValue
 from .model import UiOptions
 from .problems import LineFinder, Problem
-from .tables import check_table
+from .tables import check_table, true_or_false
 
 
 def check_ui(raw: Any, lines: LineFinder, problems: list[Problem], notes: list[Problem]) -> UiOptions:
     options = UiOptions()
-    check_table(raw, "ui", options, {"theme": _theme_name}, lines, problems, notes)
+    check_table(raw, "ui", options, {"theme": _theme_name, "mask_phi": true_or_false}, lines, problems, notes)
     return options
 
 

@@ -31,6 +31,8 @@ from .association_failure import (  # noqa: F401 - re-exported: the engine impor
     services_refused,
     unsupported,
 )
+from .association_log import Journal
+from .association_log_pynetdicom import outgoing
 
 
 def tune_socket(assoc_socket) -> None:
@@ -139,11 +141,15 @@ def open_association(
     timeout: float | None = None,
     ext_neg: list | None = None,
     evt_handlers: list | None = None,
+    journal: Journal | None = None,
+    service: str = "",
 ) -> Association:
     """An established association to `node`, or AssociationError saying why not.
 
     `contexts` are pynetdicom PresentationContext objects (or abstract syntax UIDs).
     The caller owns the association: use `association()` to be sure it is closed.
+    With a `journal`, the association goes into the association log as `service`; its entry's
+    id is the association's (or the AssociationError's) `log_id`.
     """
     timeouts = Timeouts.for_node(node, timeout)
     address = resolve(node.host, node.port)
@@ -157,6 +163,23 @@ def open_association(
             ae.add_requested_context(context.abstract_syntax, context.transfer_syntax)
         else:
             ae.add_requested_context(context)
+    recorder, log_handlers = outgoing(journal, service, calling_ae, node.ae_title, f"{address}:{node.port}")
+    try:
+        assoc = _associate(ae, node, calling_ae, address, timeouts, ext_neg, [*log_handlers, *(evt_handlers or [])])
+    except AssociationError as exc:
+        exc.log_id = recorder.id if recorder is not None else ""
+        if recorder is not None:
+            if not recorder.entry.contexts:  # the request never went out: say what it would have asked
+                recorder.propose([(2 * n + 1, str(cx.abstract_syntax), [str(ts) for ts in cx.transfer_syntax])
+                                  for n, cx in enumerate(ae.requested_contexts)])
+            recorder.finish("rejected" if exc.kind == "rejected" else "failed", exc.message)
+        raise
+    assoc.log_id = recorder.id if recorder is not None else ""
+    return assoc
+
+
+def _associate(ae: AE, node: Node, calling_ae: str, address: str, timeouts: Timeouts, ext_neg: list | None,
+               evt_handlers: list) -> Association:
     capture = _Capture()
     logger = logging.getLogger("pynetdicom")
     logger.addHandler(capture)
@@ -168,7 +191,7 @@ def open_association(
             ae_title=node.ae_title,
             max_pdu=node.max_pdu if node.max_pdu is not None else DEFAULT_MAX_PDU,
             ext_neg=ext_neg,
-            evt_handlers=[NODELAY_HANDLER, WAKE_ON_ABORT, *(evt_handlers or [])],
+            evt_handlers=[NODELAY_HANDLER, WAKE_ON_ABORT, *evt_handlers],
         )
     finally:
         logger.removeHandler(capture)

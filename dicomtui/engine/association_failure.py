@@ -25,6 +25,8 @@ _SOP_CLASS_NAMES = {
 class AssociationError(Exception):
     """No association: `kind` is refused, timeout, unresolved, unreachable, rejected or aborted."""
 
+    log_id = ""  # the association log's entry for the attempt, when one was kept
+
     def __init__(self, kind: str, message: str):
         self.kind = kind
         self.message = message

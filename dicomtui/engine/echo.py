@@ -12,6 +12,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from ..config.model import Node
 from ..dicom.status import describe_status
 from .association import AssociationError, open_association
+from .association_log import Journal
 
 
 @dataclass
@@ -25,6 +26,7 @@ class EchoResult:
     # or a refused Verification context, "cancelled"; None when ok.
     failure: str | None = None
     association_ms: float | None = None
+    log_id: str = ""  # the association log's entry, when one was kept
 
     @property
     def mean_rtt_ms(self) -> float | None:
@@ -43,6 +45,7 @@ def echo(
     timeout: float | None = None,
     cancel: threading.Event | None = None,
     on_reply: Callable[[int, float], None] | None = None,
+    journal: Journal | None = None,
 ) -> EchoResult:
     """Send `count` C-ECHOs to `node` on one association (as `echoscu --repeat` does).
 
@@ -52,10 +55,11 @@ def echo(
     result = EchoResult(target=node.name, ok=False)
     started = time.perf_counter()
     try:
-        assoc = open_association(node, calling_ae, [Verification], timeout=timeout)
+        assoc = open_association(node, calling_ae, [Verification], timeout=timeout, journal=journal, service="echo")
     except AssociationError as exc:
-        result.error, result.failure = exc.message, exc.kind
+        result.error, result.failure, result.log_id = exc.message, exc.kind, exc.log_id
         return result
+    result.log_id = assoc.log_id
     result.association_ms = (time.perf_counter() - started) * 1000
     try:
         if not any(c.abstract_syntax == Verification for c in assoc.accepted_contexts):

@@ -28,6 +28,7 @@ def exchange(
     peer: str,
     what: str,
     while_searching: Callable[[], None] | None = None,
+    log_keys: list[tuple[str, str]] | None = None,
 ) -> None:
     """Send the C-FIND and read its responses into `result` until the final one.
 
@@ -36,6 +37,7 @@ def exchange(
     A limit, a cancel or a stop sends C-CANCEL and drains what still comes, so the association ends
     cleanly. `peer` and `what` name the two sides in the messages ("the archive", "the query").
     `while_searching` runs once the request is out, before the first response is awaited.
+    `log_keys`: the identifier's keys as the association log shows the request.
     """
     stopping = False  # C-CANCEL sent: discard and drain what still comes
 
@@ -45,7 +47,8 @@ def exchange(
         assoc.send(context.context_id, commands.cancel_request(message_id))
 
     try:
-        assoc.send(context.context_id, commands.find_request(message_id, context.abstract_syntax), identifier)
+        assoc.send(context.context_id, commands.find_request(message_id, context.abstract_syntax), identifier,
+                   identifier=log_keys)
         if while_searching is not None:
             while_searching()
         while True:

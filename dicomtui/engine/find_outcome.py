@@ -22,6 +22,7 @@ class FindOutcome:
     # Like EchoResult.failure: an AssociationError kind ("rejected", "refused", ...), "refused-find"
     # (echo works, queries do not), "status" (a failure status), "cancelled"; None when ok.
     failure: str | None = None
+    log_id: str = ""  # the association log's entry for the association, when one was kept
 
     @property
     def ok(self) -> bool:

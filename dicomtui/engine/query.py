@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from ..config.model import Node
 from .association_failure import AssociationError, unsupported
+from .association_log import Journal
 from .fast_association import open_fast_association
 from .find_outcome import PENDING, finish
 from .find_session import closing, name_abort, name_rejection
@@ -111,6 +112,7 @@ def find(
     cancel: threading.Event | None = None,
     on_row: Callable[[Row], None] | None = None,
     timeout: float | None = None,
+    journal: Journal | None = None,
 ) -> QueryResult:
     """Query `node` on an association of its own; never raises for network trouble.
 
@@ -119,24 +121,26 @@ def find(
     """
     model = FIND_MODELS[request.model]
     try:
-        assoc = open_fast_association(node, calling_ae, [model, Verification], timeout=timeout)
+        assoc = open_fast_association(node, calling_ae, [model, Verification], timeout=timeout, journal=journal,
+                                      service="find")
     except AssociationError as exc:
-        result = QueryResult(columns=columns_for(request), error=exc.message, failure=exc.kind)
+        result = QueryResult(columns=columns_for(request), error=exc.message, failure=exc.kind, log_id=exc.log_id)
         name_rejection(result, node, calling_ae, timeout, _refused_queries(calling_ae))
         return result
     with closing(assoc, cancel):
         if not any(c.abstract_syntax == model for c in assoc.accepted_contexts):
             if unsupported(assoc, model):
-                return QueryResult(columns=columns_for(request), failure="status", error=(
+                return QueryResult(columns=columns_for(request), failure="status", log_id=assoc.log_id, error=(
                     f"the node does not offer C-FIND with the {request.model} root model (it answered 'not "
                     "supported'); it may be a storage-only node, or try the other model"))
             verification = any(c.abstract_syntax == Verification for c in assoc.accepted_contexts)
             text = (_refused_queries(calling_ae) if verification else
                     f"the archive accepted the association but refused the {request.model} root C-FIND "
                     "information model; it may not support it, or not for our AE title")
-            return QueryResult(columns=columns_for(request), error=text,
+            return QueryResult(columns=columns_for(request), error=text, log_id=assoc.log_id,
                                failure="refused-find" if verification else "status")
         msg_id = next(_message_ids) % 0xFFFF + 1
         result = find_fast(assoc, request, model, msg_id, cancel=cancel, on_row=on_row, charset=node.charset)
+        result.log_id = assoc.log_id
         name_abort(result, result.rows, node, calling_ae, timeout, _refused_queries(calling_ae))
         return result

@@ -47,8 +47,15 @@ def find_fast(
 
     exchange(assoc, context, message_id, identifier, result, take=take, taken=lambda: len(result.rows),
              limit=request.limit, cancel=cancel, peer="the archive", what="the query",
-             while_searching=reader.prepare)
+             while_searching=reader.prepare, log_keys=_log_keys(request))
     return result
+
+
+def _log_keys(request: QueryRequest) -> list[tuple[str, str]]:
+    """What the association log shows of the request: its level, matching keys and return keys."""
+    keys = [("QueryRetrieveLevel", request.level), *((str(k), str(v)) for k, v in request.keys.items())]
+    asked = {k for k, _ in keys}
+    return keys + [(str(k), "") for k in request.return_keys if str(k) not in asked]
 
 
 class _Reader:

@@ -163,6 +163,7 @@ class RetrieveResult:
     # What our in-process receiver saw during a C-MOVE to it (None: not watched).
     arrivals: list[str] | None = None
     associations: int = 0  # associations used (a C-GET may need several)
+    log_ids: list[str] = field(default_factory=list)  # their association log entries, when kept
 
     @property
     def ok(self) -> bool:

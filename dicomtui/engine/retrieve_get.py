@@ -30,6 +30,7 @@ from pynetdicom.status import code_to_category
 from ..config.model import Node
 from ..store.archive_index import ArchiveIndex, Received
 from .association import AssociationError, open_association, unsupported
+from .association_log import Journal
 from .receiver.contexts import LOSSLESS, LOSSY, UNCOMPRESSED
 from .receiver.spool import INCOMING
 from .receiver.storing import fsync_path, place, read_header, relative_path
@@ -59,7 +60,7 @@ class Match:
 
 
 def find_instances(node: Node, calling_ae: str, request: RetrieveRequest,
-                   timeout: float | None = None) -> list[Match] | None:
+                   timeout: float | None = None, journal: Journal | None = None) -> list[Match] | None:
     """Every instance the request selects, with its SOP class (IMAGE-level C-FIND); None when the
     archive does not answer the query or leaves SOP Class UIDs out."""
     ds = Dataset()
@@ -71,7 +72,8 @@ def find_instances(node: Node, calling_ae: str, request: RetrieveRequest,
     ds.SOPInstanceUID = request.instance_uid or ""
     ds.SOPClassUID = ""
     try:
-        assoc = open_association(node, calling_ae, [request.find_model], timeout=timeout)
+        assoc = open_association(node, calling_ae, [request.find_model], timeout=timeout, journal=journal,
+                                 service="find")
     except AssociationError:
         return None
     matches: list[Match] = []
@@ -242,20 +244,21 @@ def get(
     duplicates: str = "keep-newest",
     fsync: bool = True,
     max_contexts: int | None = None,
+    journal: Journal | None = None,
 ) -> RetrieveResult:
     """Fetch what `request` selects from `node` with C-GET into the local archive at `storage`.
     Never raises for network trouble: the result says what happened."""
     result = RetrieveResult()
     storage = Path(storage)
     store = Store(storage, node, duplicates=duplicates, fsync=fsync)
-    matches = find_instances(node, calling_ae, request, timeout)
+    matches = find_instances(node, calling_ae, request, timeout, journal)
     base = RetrieveProgress(None, 0, 0, 0)
     for batch in _batches(request, matches, max_contexts):
         if cancel is not None and cancel.is_set():
             result.fail("cancelled", f"cancelled after {result.completed} instance(s)")
             break
         _get_batch(node, calling_ae, request, batch, store, result, cancel, on_progress, timeout, base,
-                   max_contexts)
+                   max_contexts, journal)
         if result.failure is not None:
             break
         base = RetrieveProgress(None, result.completed, result.failed, result.warning)
@@ -268,14 +271,15 @@ def get(
 
 def _get_batch(node: Node, calling_ae: str, request: RetrieveRequest, batch: _Batch, store: Store,
                result: RetrieveResult, cancel, on_progress, timeout, base: RetrieveProgress,
-               max_contexts: int | None) -> None:
+               max_contexts: int | None, journal: Journal | None = None) -> None:
     room = (max_contexts or MAX_CONTEXTS) - 1
     contexts = [build_context(request.get_model), *_contexts(batch.classes, room)]
     roles = [build_role(c, scp_role=True) for c in batch.classes]
     try:
         assoc = open_association(node, calling_ae, contexts, timeout=timeout, ext_neg=roles,
-                                 evt_handlers=[(evt.EVT_C_STORE, store)])
+                                 evt_handlers=[(evt.EVT_C_STORE, store)], journal=journal, service="get")
     except AssociationError as exc:
+        result.log_ids.append(exc.log_id)
         result.fail(exc.kind, exc.message)
         if exc.kind == "rejected":
             sentence = refused_retrieve(node, calling_ae, timeout, "retrieve (C-GET)", exc.message)
@@ -283,6 +287,7 @@ def _get_batch(node: Node, calling_ae: str, request: RetrieveRequest, batch: _Ba
                 result.fail("rejected", sentence)
         return
     result.associations += 1
+    result.log_ids.append(assoc.log_id)
     final = True
     try:
         stretch_timeouts(assoc, node, timeout)

@@ -12,6 +12,7 @@ import threading
 from ..config.model import Node
 from ..dicom.status import describe_status
 from .association import AssociationError, open_association, unsupported
+from .association_log import Journal
 from .receiver.events import AssociationClosed, AssociationOpened, InstanceStored
 from .retrieve import (
     UNKNOWN_DESTINATION,
@@ -87,6 +88,7 @@ def move(
     timeout: float | None = None,
     receiver=None,
     local_port: int | None = None,
+    journal: Journal | None = None,
 ) -> RetrieveResult:
     """Ask `node` to send what `request` selects to `destination_ae` (C-MOVE). Never raises for
     network trouble: the result says what happened.
@@ -106,8 +108,10 @@ def move(
     stream = _Stream()
     try:
         try:
-            assoc = open_association(node, calling_ae, [request.move_model], timeout=timeout)
+            assoc = open_association(node, calling_ae, [request.move_model], timeout=timeout, journal=journal,
+                                     service="move")
         except AssociationError as exc:
+            result.log_ids.append(exc.log_id)
             result.fail(exc.kind, exc.message)
             if exc.kind == "rejected":
                 sentence = refused_retrieve(node, calling_ae, timeout, "retrieve (C-MOVE)", exc.message)
@@ -115,6 +119,7 @@ def move(
                     result.fail("rejected", sentence)
             return result
         result.associations = 1
+        result.log_ids.append(assoc.log_id)
         try:
             stretch_timeouts(assoc, node, timeout)
             host = local_address(assoc)

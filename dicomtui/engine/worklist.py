@@ -19,6 +19,7 @@ from io import BytesIO
 
 from ..config.model import Node
 from .association_failure import AssociationError, unsupported
+from .association_log import Journal, dataset_pairs
 from .fast_association import FastAssociation, open_fast_association
 from .find_exchange import exchange
 from .find_session import closing, name_abort, name_rejection
@@ -52,6 +53,7 @@ def query_worklist(
     on_row: Callable[[WorklistRow], None] | None = None,
     timeout: float | None = None,
     today: datetime.date | None = None,
+    journal: Journal | None = None,
 ) -> WorklistResult:
     """Query `node`'s worklist; `on_row` is called from this thread for each row as it arrives.
 
@@ -60,9 +62,10 @@ def query_worklist(
     local date when it runs).
     """
     try:
-        assoc = open_fast_association(node, calling_ae, [MWL_FIND, VERIFICATION], timeout=timeout)
+        assoc = open_fast_association(node, calling_ae, [MWL_FIND, VERIFICATION], timeout=timeout, journal=journal,
+                                      service="worklist")
     except AssociationError as exc:
-        result = WorklistResult(error=exc.message, failure=exc.kind)
+        result = WorklistResult(error=exc.message, failure=exc.kind, log_id=exc.log_id)
         name_rejection(result, node, calling_ae, timeout, _refused(calling_ae))
         return result
     with closing(assoc, cancel):
@@ -70,10 +73,11 @@ def query_worklist(
             if unsupported(assoc, MWL_FIND):
                 return WorklistResult(failure="status", error=(
                     "the node does not offer a Modality Worklist (it answered 'not supported' for the Modality "
-                    "Worklist C-FIND); it may be an archive or a storage node rather than a RIS"))
-            return WorklistResult(failure="refused-find", error=_refused(calling_ae))
+                    "Worklist C-FIND); it may be an archive or a storage node rather than a RIS"), log_id=assoc.log_id)
+            return WorklistResult(failure="refused-find", error=_refused(calling_ae), log_id=assoc.log_id)
         result = _find(assoc, request, next(_message_ids) % 0xFFFF + 1, cancel=cancel, on_row=on_row,
                        charset=node.charset, today=today)
+        result.log_id = assoc.log_id
         name_abort(result, result.rows, node, calling_ae, timeout, _refused(calling_ae))
         return result
 
@@ -91,7 +95,8 @@ def _find(assoc: FastAssociation, request: WorklistRequest, message_id: int, *,
     context = next(c for c in assoc.accepted_contexts if c.abstract_syntax == MWL_FIND)
     syntax = context.transfer_syntax[0]
     implicit, little = syntax == IMPLICIT_LITTLE, syntax != EXPLICIT_BIG
-    identifier = encode(build_identifier(request, today), implicit, little)
+    asked = build_identifier(request, today)
+    identifier = encode(asked, implicit, little)
     fallback = convert_encodings(charset) if charset else None
 
     def take(data: bytes) -> bool:
@@ -109,5 +114,6 @@ def _find(assoc: FastAssociation, request: WorklistRequest, message_id: int, *,
         return False
 
     exchange(assoc, context, message_id, identifier, result, take=take, taken=lambda: result.items,
-             limit=request.limit, cancel=cancel, peer="the node", what="the worklist query")
+             limit=request.limit, cancel=cancel, peer="the node", what="the worklist query",
+             log_keys=dataset_pairs(asked))
     return result

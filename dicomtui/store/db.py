@@ -45,22 +45,19 @@ def enable_wal(conn: sqlite3.Connection) -> None:
 
 
 @contextmanager
-def connect(path: Path) -> Iterator[sqlite3.Connection]:
-    """A connection in a transaction: committed on success, rolled back on error, always closed."""
+def connect(path: Path, migrations: list[str] | None = None) -> Iterator[sqlite3.Connection]:
+    """A connection in a transaction: committed on success, rolled back on error, always closed.
+    `migrations`: the schema of a file other than the state file (whose MIGRATIONS are the default)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=10)
     try:
         enable_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
-        _migrate(conn)
+        migrate(conn, MIGRATIONS if migrations is None else migrations, newer_ok=True)
         with conn:
             yield conn
     finally:
         conn.close()
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    migrate(conn, MIGRATIONS, newer_ok=True)
 
 
 def migrate(conn: sqlite3.Connection, scripts: list[str] | tuple[str, ...], *, newer_ok: bool) -> None:

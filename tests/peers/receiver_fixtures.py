@@ -113,17 +113,17 @@ class RunningReceiver:
 
 @pytest.fixture
 def receiver_factory(tmp_path: Path) -> Iterator[Callable[..., RunningReceiver]]:
-    """``receiver_factory(**settings)``: a started in-process Receiver (AE DICOMTUI, 127.0.0.1, free port,
+    """``receiver_factory(journal=None, **settings)``: a started in-process Receiver (AE DICOMTUI, 127.0.0.1, free port,
     storage in tmp_path, no free-space floor) whose events are recorded; stopped at the end of the test."""
     started: list[Receiver] = []
 
-    def make(*, start: bool = True, **overrides: Any) -> RunningReceiver:
+    def make(*, start: bool = True, journal: Any = None, **overrides: Any) -> RunningReceiver:
         n = len(started) + 1
         values: dict[str, Any] = dict(ae_title=RECEIVER_AE, port=free_port(), bind=HOST,
                                       storage=tmp_path / f"storage{n}", min_free_bytes=0)
         values.update(overrides)
         settings = ReceiverSettings(**values)
-        receiver = Receiver(settings)
+        receiver = Receiver(settings, journal)
         events = Events()
         receiver.subscribe(events)
         running = RunningReceiver(receiver, events, settings)

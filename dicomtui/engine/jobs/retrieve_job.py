@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ...config.model import Node, TransferOptions
 from ...store.jobs import CANCELLED, DONE, FAILED, FINISHED, PAUSED, QUEUED, RUNNING, Job, JobStore
+from ..association_log import Journal
 from ..retrieve import RetrieveProgress, RetrieveRequest, RetrieveResult
 from .lock import owning, watch_cancel
 from .send_job import node_to_dict, paused_message
@@ -59,12 +60,15 @@ def run_retrieve_job(store: JobStore, job_id: str, node: Node, *,
                      on_progress: Callable[[RetrieveProgress], None] | None = None,
                      cancel: threading.Event | None = None, receiver=None,
                      slots: AssociationSlots | None = None,
-                     on_note: Callable[[str], None] | None = None) -> RetrieveJobReport:
+                     on_note: Callable[[str], None] | None = None,
+                     journal: Journal | None = None) -> RetrieveJobReport:
     """Run a queued (or abandoned) move or get job to its end; raises JobBusy if another process runs it.
     `receiver`: our running receiver when the move's destination is this machine (see engine.retrieve.move)."""
     with owning(store, job_id):
-        return _Run(store, job_id, node, on_progress, cancel or threading.Event(), receiver,
-                    slots or slots_for(store, TransferOptions()), on_note).run()
+        run = _Run(store, job_id, node, on_progress, cancel or threading.Event(), receiver,
+                   slots or slots_for(store, TransferOptions()), on_note)
+        run.journal = journal
+        return run.run()
 
 
 class _Run:
@@ -77,6 +81,7 @@ class _Run:
         self.paused = threading.Event()
         self._stop_watching = threading.Event()
         self.started = time.monotonic()
+        self.journal: Journal | None = None  # where its associations are logged
 
     def run(self) -> RetrieveJobReport:
         job = self.store.get(self.job_id)
@@ -125,12 +130,13 @@ class _Run:
         options = job.options
         if job.kind == "move":
             return move(self.node, job.calling_ae, request, job.retrieve.destination, cancel=self.cancel,
-                        on_progress=progress, receiver=self.receiver, local_port=options.get("local_port"))
+                        on_progress=progress, receiver=self.receiver, local_port=options.get("local_port"),
+                        journal=self.journal)
         if not options.get("storage"):
             raise ValueError(f"get job {self.job_id} has no storage folder recorded")
         return get(self.node, job.calling_ae, request, Path(options["storage"]), cancel=self.cancel,
                    on_progress=progress, duplicates=options.get("duplicates", "keep-newest"),
-                   fsync=bool(options.get("fsync", True)))
+                   fsync=bool(options.get("fsync", True)), journal=self.journal)
 
 
     def _finish(self, result: RetrieveResult) -> RetrieveJobReport:

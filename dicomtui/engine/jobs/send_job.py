@@ -31,6 +31,7 @@ from ...store.jobs import (
     Job,
     JobStore,
 )
+from ..association_log import Journal
 from ..send import NOT_SENT, InstanceOutcome, SendProgress, scan, send_scanned
 from .lock import is_running_elsewhere, owning, watch_cancel
 from .policy import RetryPolicy, is_transient
@@ -102,12 +103,15 @@ def run_send_job(store: JobStore, job_id: str, node: Node, *,
                  on_progress: Callable[[JobProgress], None] | None = None,
                  cancel: threading.Event | None = None,
                  sleep: Callable[[threading.Event, float], bool] | None = None,
-                 slots: AssociationSlots | None = None) -> JobReport:
+                 slots: AssociationSlots | None = None, journal: Journal | None = None) -> JobReport:
     """Run a queued (or abandoned) send job to its end; raises JobBusy if another process runs it.
-    `slots`: the association limits it shares with other jobs (default: [transfers]' defaults)."""
+    `slots`: the association limits it shares with other jobs (default: [transfers]' defaults).
+    `journal`: where its associations are logged."""
     with owning(store, job_id):
-        return _Run(store, job_id, node, on_progress, cancel or threading.Event(), sleep,
-                    slots or slots_for(store, TransferOptions())).run()
+        run = _Run(store, job_id, node, on_progress, cancel or threading.Event(), sleep,
+                   slots or slots_for(store, TransferOptions()))
+        run.journal = journal
+        return run.run()
 
 
 class _Run:
@@ -124,6 +128,7 @@ class _Run:
         self._states: dict[str, str] = {}
         self._counts: dict[str, int] = {}
         self._note = ""
+        self.journal: Journal | None = None
 
     def run(self) -> JobReport:
         job = self.store.get(self.job_id)
@@ -189,7 +194,7 @@ class _Run:
             if progress.last is not None:
                 self._record(writer, progress.last)
 
-        send_scanned(self.node, self.store.get(self.job_id).calling_ae, found, parallel=parallel,
+        send_scanned(self.node, self.store.get(self.job_id).calling_ae, found, parallel=parallel, journal=self.journal,
                      on_progress=record, cancel=self.cancel)
 
     def _record(self, writer, outcome: InstanceOutcome) -> None:

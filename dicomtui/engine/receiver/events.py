@@ -11,6 +11,7 @@ class AssociationOpened:
     calling_ae: str
     called_ae: str
     peer: str  # host:port
+    log_id: str = ""  # its association log entry, when a log is kept
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class AssociationClosed:
     bytes: int
     seconds: float
     detail: str = ""
+    log_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from pynetdicom.pdu_primitives import (
 )
 from pynetdicom.presentation import negotiate_as_acceptor
 
+from ..association_log import NO_RECORDER, begin
 from ..wire import commands, pdu
 from ..wire.part10 import IMPLEMENTATION_VERSION, file_header
 from ..wire.reader import PeerClosed, SocketReader
@@ -90,6 +91,12 @@ class StorageAssociation:
         self._command = bytearray()
         self._pending: tuple[commands.Command, int, Spool | None] | None = None
         self._record = None
+        self.log = begin(receiver.journal, outgoing=False, service="store", calling_ae=self.calling_ae,
+                         called_ae=self.called_ae, peer=self.peer)
+        self.log.propose([(cx.context_id, str(cx.abstract_syntax), [str(ts) for ts in cx.transfer_syntax])
+                          for cx in request.presentation_context_definition_list])
+        for cx in results:
+            self.log.answer(cx.context_id, cx.result, cx.transfer_syntax[0] if cx.transfer_syntax else "")
 
     # -- life ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -100,25 +107,30 @@ class StorageAssociation:
         self._record = self.receiver.fast_opened(self)
         if self._record is None:  # over the configured maximum of associations
             self._send(pdu.reject(2, 3, 2))  # transient, presentation layer, local limit exceeded
+            self.log.finish("rejected", f"we rejected it: {settings.max_associations} associations were open "
+                            "already ([receiver] max_associations)")
             return
-        how = "aborted"
+        how, reason = "aborted", ""
         try:
             self._send(self._accept_pdu(settings.ae_title, settings.max_pdu))
             how = self._serve(SocketReader(self.sock), settings.pdu_limit)
         except PeerClosed:
-            pass
+            reason = "the peer closed the connection without releasing the association"
         except ProtocolError as exc:
+            reason = f"the peer broke the DICOM protocol: {exc}; we aborted"
             self.receiver.emit(ReceiverProblem(f"{self.calling_ae} from {self.peer} broke the DICOM protocol: "
                                                f"{exc}; the association was aborted"))
             self._send(pdu.abort(pdu.SERVICE_PROVIDER, pdu.INVALID_PARAMETER_VALUE))
         except TimeoutError:
+            reason = f"the peer sent nothing for {NETWORK_TIMEOUT:.0f} s; we aborted"
             self.receiver.emit(ReceiverProblem(f"{self.calling_ae} from {self.peer} sent nothing for "
                                                f"{NETWORK_TIMEOUT:.0f} s; the association was aborted"))
             self._send(pdu.abort())
-        except OSError:
-            pass  # a reset, or abort() from another thread: the closing event says enough
+        except OSError as exc:
+            reason = f"connection error: {exc.strerror or exc}"  # a reset, or abort() from another thread
         finally:
-            self.receiver.fast_closed(self, how)
+            self.receiver.fast_closed(self, "released" if how == "released" else "aborted")
+            self.log.finish(how, reason)
 
     def abort(self) -> None:
         """From another thread (the receiver stopping): A-ABORT, and the serving thread wakes up."""
@@ -172,7 +184,7 @@ class StorageAssociation:
                 self._wait_for_close(reader)
                 return "released"
             elif kind == pdu.A_ABORT:
-                return "aborted"
+                return "aborted by the peer"
             else:
                 raise ProtocolError(f"an unexpected PDU of type 0x{kind:02X}")
 
@@ -215,6 +227,8 @@ class StorageAssociation:
             raise ProtocolError(str(exc)) from None
         finally:
             self._command.clear()
+        self.log.message(False, command.field, command.message_id, None,
+                         f"SOP Instance {command.sop_instance_uid}" if command.sop_instance_uid else "")
         if command.field == commands.C_ECHO_RQ:
             self._respond(context_id, commands.echo_response(command.message_id, command.sop_class_uid))
         elif command.field == commands.C_STORE_RQ:
@@ -264,6 +278,11 @@ class StorageAssociation:
 
     def _respond(self, context_id: int, command_set: bytes) -> None:
         self._send(pdu.p_data(context_id, command_set, command=True))
+        if self.log is NO_RECORDER:
+            return
+        answer = commands.parse(command_set)
+        self.log.message(True, answer.field, answer.responding_to, answer.status,
+                         f"comment: {answer.error_comment}" if answer.error_comment else "")
 
     @property
     def busy(self) -> bool:

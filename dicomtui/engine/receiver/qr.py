@@ -14,6 +14,7 @@ from pynetdicom import build_context, evt
 
 from ..archive.query import QueryError, find, instances_for, model_of
 from ..association import NODELAY_HANDLER
+from ..association_log_pynetdicom import outgoing
 from .events import ReceiverProblem
 from .worklist_scp import is_worklist, worklist_responses
 
@@ -63,7 +64,10 @@ def query_retrieve_handlers(receiver: Receiver) -> list:
             yield node.host, node.port
             yield IDENTIFIER_DOES_NOT_MATCH, None
             return
-        yield node.host, node.port, {"contexts": _contexts(refs), "evt_handlers": [NODELAY_HANDLER]}
+        _, log_handlers = outgoing(receiver.journal, "store", receiver.settings.ae_title, destination_ae,
+                                   f"{node.host}:{node.port}", origin=f"receiver: C-MOVE from "
+                                   f"{str(event.assoc.requestor.ae_title).strip()} to {destination_ae}")
+        yield node.host, node.port, {"contexts": _contexts(refs), "evt_handlers": [NODELAY_HANDLER, *log_handlers]}
         yield len(refs)
         yield from _send(refs, event)
 

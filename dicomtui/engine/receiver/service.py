@@ -25,6 +25,8 @@ from ...dicom.quick_header import read as quick_read
 from ...store.archive_index import ArchiveIndex, Received
 from .. import pynetdicom_setup  # noqa: F401 - settings on import
 from ..association import tune_socket
+from ..association_log import Journal
+from ..association_log_pynetdicom import ScpRecorders
 from .contexts import GET, QUERY_RETRIEVE, add_supported_contexts
 from .events import (
     AssociationClosed,
@@ -59,6 +61,7 @@ class _Association:
     id: int
     calling_ae: str
     peer: str
+    log_id: str = ""
     started: float = field(default_factory=time.monotonic)
     instances: int = 0
     bytes: int = 0
@@ -75,8 +78,11 @@ class Counters:
 
 
 class Receiver:
-    def __init__(self, settings: ReceiverSettings):
+    def __init__(self, settings: ReceiverSettings, journal: Journal | None = None):
+        """`journal`: where the association log's entries go (None: none kept)."""
         self.settings = settings
+        self.journal = journal
+        self._scp_log = ScpRecorders(journal)
         self.storage = settings.storage
         self.incoming = settings.storage / INCOMING
         self.index: ArchiveIndex | None = None
@@ -147,6 +153,7 @@ class Receiver:
             (evt.EVT_CONN_CLOSE, self._on_closed),
             (evt.EVT_C_STORE, self._on_store),
             *self._qr_handlers(),
+            *self._scp_log.handlers(),
         ]
         self._supported = ae.supported_contexts
         try:
@@ -225,17 +232,19 @@ class Receiver:
 
     def _on_accepted(self, event: evt.Event) -> None:
         assoc = event.assoc
+        recorder = self._scp_log.recorder_for(assoc)
         self._opened(assoc, assoc.requestor.ae_title, assoc.acceptor.ae_title,
-                     f"{assoc.requestor.address}:{assoc.requestor.port}")
+                     f"{assoc.requestor.address}:{assoc.requestor.port}", log_id=recorder.id if recorder else "")
 
-    def _opened(self, key, calling: str, called: str, peer: str, limit: int | None = None) -> _Association | None:
-        record = _Association(next(self._ids), calling, peer)
+    def _opened(self, key, calling: str, called: str, peer: str, limit: int | None = None,
+                log_id: str = "") -> _Association | None:
+        record = _Association(next(self._ids), calling, peer, log_id)
         with self._lock:
             if limit is not None and len(self._associations) >= limit:
                 return None
             self._associations[key] = record
         self.counters.associations += 1
-        self._emit(AssociationOpened(record.id, calling, called, peer))
+        self._emit(AssociationOpened(record.id, calling, called, peer, log_id))
         return record
 
     # -- the fast path for storage associations (fast_store.py) -----------------------------
@@ -244,11 +253,12 @@ class Receiver:
 
     def fast_opened(self, association: StorageAssociation) -> _Association | None:
         record = self._opened(association, association.calling_ae, association.called_ae, association.peer,
-                              limit=self.settings.max_associations)
+                              limit=self.settings.max_associations, log_id=association.log.id)
         if record is None:
             self._emit(AssociationClosed(next(self._ids), "rejected", 0, 0, 0.0,
                                          f"{association.calling_ae} from {association.peer}: already "
-                                         f"{self.settings.max_associations} associations, the configured maximum"))
+                                         f"{self.settings.max_associations} associations, the configured maximum",
+                                         association.log.id))
         return record
 
     def fast_closed(self, association: StorageAssociation, how: str) -> None:
@@ -258,8 +268,10 @@ class Receiver:
         assoc = event.assoc
         called = assoc.acceptor.ae_title if assoc.requestor.primitive is None else (
             assoc.requestor.primitive.called_ae_title)
+        recorder = self._scp_log.recorder_for(assoc)
         self._emit(AssociationClosed(next(self._ids), "rejected", 0, 0, 0.0,
-                                     f"{assoc.requestor.ae_title} from {assoc.requestor.address} called {called}"))
+                                     f"{assoc.requestor.ae_title} from {assoc.requestor.address} called {called}",
+                                     recorder.id if recorder else ""))
 
     def _on_closed(self, event: evt.Event) -> None:
         assoc = event.assoc
@@ -276,7 +288,7 @@ class Receiver:
             # The peer went away in the middle of an instance: nothing of it may remain.
             record.spool.discard()
         self._emit(AssociationClosed(record.id, how, record.instances, record.bytes,
-                                     time.monotonic() - record.started))
+                                     time.monotonic() - record.started, log_id=record.log_id))
 
     def spool_started(self, assoc: Association, spool: Spool) -> None:
         with self._lock:

@@ -17,6 +17,7 @@ import threading
 import traceback
 from typing import Any, NoReturn
 
+from ..association_log import Journal
 from .fed_server import Feed
 from .service import Receiver, ReceiverStartError
 from .settings import ReceiverSettings
@@ -36,26 +37,26 @@ class Outbox:
 
 
 def run(number: int, settings: ReceiverSettings, conns: socket.socket, events: socket.socket,
-        inherited: list[socket.socket]) -> NoReturn:
+        inherited: list[socket.socket], journal: Journal | None = None) -> NoReturn:
     """The forked child's whole life; it never returns into the parent's code."""
     code = 1
     outbox = Outbox(events)
     try:
         for sock in inherited:  # the parent's ends: held here, the parent would not see us end
             sock.close()
-        code = _serve(settings, conns, outbox)
+        code = _serve(settings, conns, outbox, journal)
     except BaseException:  # noqa: BLE001 - a bug: say so in the log, never leave the child running
         outbox.post("failed", f"worker {number} failed: {traceback.format_exc(limit=4)}")
     finally:
         os._exit(code)  # not the parent's atexit handlers or buffered output
 
 
-def _serve(settings: ReceiverSettings, conns: socket.socket, outbox: Outbox) -> int:
+def _serve(settings: ReceiverSettings, conns: socket.socket, outbox: Outbox, journal: Journal | None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     parent = os.getppid()
-    receiver = Receiver(settings)
+    receiver = Receiver(settings, journal)
     receiver.subscribe(lambda event: outbox.post("event", event))
     try:
         receiver.start(Feed(conns, done=lambda: outbox.post("done"), gone=stop.set))

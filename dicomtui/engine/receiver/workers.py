@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from pynetdicom.transport import AddressInformation
 
 from ...store.archive_index import ArchiveIndex
+from ..association_log import Journal
 from . import worker_process
 from .events import ReceiverEvent, ReceiverProblem
 from .service import Counters, ReceiverStartError, _explain_bind_error
@@ -71,8 +72,10 @@ class _Worker:
 
 
 class WorkerPool:
-    def __init__(self, settings: ReceiverSettings, workers: int, listener: Listener):
+    def __init__(self, settings: ReceiverSettings, workers: int, listener: Listener, journal: Journal | None = None):
+        """`journal`: where each worker logs the associations it serves."""
         self.settings = settings
+        self.journal = journal
         self.count = max(1, min(workers, settings.max_associations))  # each worker needs a slot
         self._listener = listener
         self._socket: socket.socket | None = None
@@ -153,7 +156,7 @@ class WorkerPool:
             inherited = [self._socket, conns, events] + [s for w in self._workers for s in (w.conns, w.events)]
             pid = os.fork()
             if pid == 0:
-                worker_process.run(number, settings, their_conns, their_events, inherited)
+                worker_process.run(number, settings, their_conns, their_events, inherited, self.journal)
             their_conns.close()
             their_events.close()
             conns.setblocking(False)

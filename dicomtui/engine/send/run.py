@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 
 from ...config.model import Node
 from ..association_failure import AssociationError
+from ..association_log import Journal
 from ..fast_association import FastAssociation, open_fast_association
 from ..wire import pdu
 from ..wire.reader import PeerClosed
@@ -32,22 +33,22 @@ BYTES_PER_ASSOCIATION = 32 << 20
 
 def send_files(node: Node, calling_ae: str, paths: Iterable[str | os.PathLike], *, parallel: int = 1,
                on_progress: Callable[[SendProgress], None] | None = None, cancel: threading.Event | None = None,
-               timeout: float | None = None) -> SendResult:
+               timeout: float | None = None, journal: Journal | None = None) -> SendResult:
     """Send every DICOM file under `paths` to `node`; never raises for network trouble or bad files."""
     return send_scanned(node, calling_ae, scan(paths, cancel), parallel=parallel, on_progress=on_progress,
-                        cancel=cancel, timeout=timeout)
+                        cancel=cancel, timeout=timeout, journal=journal)
 
 
 def send_scanned(node: Node, calling_ae: str, scanned: Scan, *, parallel: int = 1,
                  on_progress: Callable[[SendProgress], None] | None = None, cancel: threading.Event | None = None,
-                 timeout: float | None = None) -> SendResult:
+                 timeout: float | None = None, journal: Journal | None = None) -> SendResult:
     """send_files for files already scanned (a face shows the scan before asking to send)."""
     cancel = cancel or threading.Event()
     parallel = max(1, parallel)
     tally = Tally(len(scanned.files), scanned.total_bytes, on_progress)
     tally.start()
     queues = [_Queue(group, _associations_for(group, parallel)) for group in plan(scanned.files)]
-    worker = _Worker(node, calling_ae, timeout, cancel, tally)
+    worker = _Worker(node, calling_ae, timeout, cancel, tally, journal)
     threads = [threading.Thread(target=worker.run, args=(n, queues), name=f"send-{n + 1}", daemon=True)
                for n in range(1, parallel)]
     for thread in threads:
@@ -96,9 +97,10 @@ class _Queue:
 
 
 class _Worker:
-    def __init__(self, node: Node, calling_ae: str, timeout: float | None, cancel: threading.Event, tally: Tally):
+    def __init__(self, node: Node, calling_ae: str, timeout: float | None, cancel: threading.Event, tally: Tally,
+                 journal: Journal | None = None):
         self.node, self.calling_ae, self.timeout = node, calling_ae, timeout
-        self.cancel, self.tally = cancel, tally
+        self.cancel, self.tally, self.journal = cancel, tally, journal
 
     def run(self, number: int, queues: list[_Queue]) -> None:
         for queue in queues:
@@ -112,7 +114,7 @@ class _Worker:
             return queue.leave(self.tally, FAILED, "", "")
         try:
             assoc = open_fast_association(self.node, self.calling_ae, [], timeout=self.timeout,
-                                          contexts=queue.group.proposal())
+                                          contexts=queue.group.proposal(), journal=self.journal, service="send")
         except AssociationError as exc:
             return queue.leave(self.tally, FAILED, exc.kind, exc.message)
         current: DicomFile | None = None
@@ -126,14 +128,14 @@ class _Worker:
                 self.tally.add(store_file(assoc, contexts, current, message_id, self.cancel))
                 current = None
         except Exception as exc:  # a bug of ours: every file still gets an outcome, with the error named
-            assoc.abort()
             reason = f"internal error in dicomtui ({type(exc).__name__}: {exc})"
+            assoc.abort(reason)
             if current is not None:
                 self.tally.add(InstanceOutcome(current.path, current.sop_instance_uid, FAILED, error=reason,
                                                kind="internal"))
             return queue.leave(self.tally, FAILED, "internal", reason)
         if self.cancel.is_set():
-            _release(assoc)
+            _release(assoc)  # between instances: the peer has everything it was sent
             return queue.leave(self.tally, NOT_SENT, "cancelled", "cancelled before it was sent")
         if not assoc.is_established:  # aborted under the last instance: its outcome says why
             return queue.leave(self.tally, FAILED, "aborted",
@@ -155,9 +157,8 @@ def _release(assoc: FastAssociation) -> None:
             if kind in (pdu.A_RELEASE_RP, pdu.A_ABORT):
                 break
     except TimeoutError:
-        assoc.abort()
+        assoc.abort(f"the peer did not answer our A-RELEASE within {assoc.timeouts.acse:g} s")
         return
     except (OSError, PeerClosed):
         pass
-    assoc.is_established = False
-    assoc.sock.close()
+    assoc.ended("released")

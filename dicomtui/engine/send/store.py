@@ -81,18 +81,19 @@ def store_file(assoc: FastAssociation, contexts: Contexts, f: DicomFile, message
     try:
         with source:
             send_store(assoc.sock, context_id, command, source, length, assoc.peer_max_pdu, cancel)
+        assoc.sent(commands.Command(commands.C_STORE_RQ, message_id, f.sop_class_uid, f.sop_instance_uid, True))
         message = assoc.receive()
     except Cancelled:
-        assoc.abort()
+        assoc.abort("cancelled in the middle of an instance")
         return outcome(NOT_SENT, "cancelled", "cancelled while it was being sent (the association was aborted)")
     except SourceEnded:
-        assoc.abort()
+        assoc.abort(f"{f.path} ended before its data set did")
         return outcome(FAILED, "unreadable", "the file is shorter than when it was scanned (truncated or changed "
                        "since); the association was aborted")
     except PeerAborted as exc:
         return outcome(FAILED, "aborted", f"{_peer(exc)} before answering for this instance")
     except TimeoutError:
-        assoc.abort()
+        assoc.abort(f"no C-STORE response within {assoc.timeouts.dimse:g} s")
         return outcome(FAILED, "timeout",
                        f"no C-STORE response within {assoc.timeouts.dimse:g} s; the association was aborted")
     except OSError as exc:
@@ -100,7 +101,7 @@ def store_file(assoc: FastAssociation, contexts: Contexts, f: DicomFile, message
         return outcome(FAILED, "aborted", f"the connection broke while sending this instance ({exc.strerror or exc})")
     answer = message.command
     if answer.field != commands.C_STORE_RSP or answer.responding_to not in (0, message_id) or answer.status is None:
-        assoc.abort()
+        assoc.abort("the peer answered a C-STORE with something other than its response")
         return outcome(FAILED, "aborted", "the peer answered the C-STORE with something other than its response; the "
                                "association was aborted")
     code = answer.status
