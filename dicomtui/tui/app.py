@@ -7,10 +7,12 @@ import threading
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.reactive import reactive
 
 from .. import paths
 from ..config import ConfigFile
 from ..engine.loading import import_engine
+from ..store.association_log import AssociationLog
 from ..store.echo_log import EchoLog
 from ..store.jobs import JobStore
 from .keymap import split_keymap
@@ -46,8 +48,12 @@ class DicomtuiApp(App):
                 tooltip="Search every action"),
         Binding("ctrl+r", "reload_config", "Reload config", show=False, id="app.reload",
                 tooltip="Read the config file again"),
+        Binding("P", "toggle_phi", "Mask PHI", show=False, id="app.phi",
+                tooltip="Mask or show patient names, IDs and birth dates on every screen (for screen sharing)"),
         *_section_bindings(),
     ]
+    # Screen sharing: patient-identifying values masked in every table and pane ([ui] mask_phi, P, the palette).
+    phi_masked: reactive[bool] = reactive(False)
 
     def __init__(self, config_file: ConfigFile, echo_log: EchoLog, *, receiver: bool = True,
                  job_store: JobStore | None = None, theme: str | None = None) -> None:
@@ -67,8 +73,11 @@ class DicomtuiApp(App):
         self._job_runner = None  # engine.jobs.runner.JobRunner, made on first use (it imports the DICOM stack)
         self._job_runner_lock = threading.Lock()
         self._closing_jobs = False
+        self.association_log = AssociationLog(paths.associations_db())
+        self._log_filter = None  # screens.associations.LogFilter the Log screen shows next
 
     def on_mount(self) -> None:
+        self.phi_masked = self.config_file.config.ui.mask_phi
         self._apply_themes()
         self._apply_keymap()
         for section in sections():
@@ -130,7 +139,8 @@ class DicomtuiApp(App):
         engine = import_engine("dicomtui.engine.receiver")
         if self.receiver is not None and self.receiver.running:
             return
-        receiver = engine.Receiver(engine.settings_from_config(self.config_file.config))
+        receiver = engine.Receiver(engine.settings_from_config(self.config_file.config),
+                                   self.association_log.journal("receiver"))
         receiver.subscribe(self.receiver_feed)
         try:
             receiver.start()
@@ -247,6 +257,30 @@ class DicomtuiApp(App):
             self._show_problems()
         else:
             self.notify(f"Config reloaded: {len(loaded.config.nodes)} nodes.", title="Config")
+
+    # -- the association log and PHI masking ---------------------------------------------------------
+    def journal(self, origin: str):
+        """What screens hand the engine so that the associations they cause are logged as `origin`."""
+        return self.association_log.journal(origin)
+
+    def open_log(self, scope) -> None:
+        """Show the Log screen on the associations `scope` (a LogFilter) names."""
+        from .screens.associations import AssociationsScreen
+
+        if isinstance(self.screen, AssociationsScreen):
+            self.screen.show_scope(scope)
+        else:
+            self._log_filter = scope
+            self.switch_mode("log")
+
+    def take_log_filter(self):
+        scope, self._log_filter = self._log_filter, None
+        return scope
+
+    def action_toggle_phi(self) -> None:
+        self.phi_masked = not self.phi_masked
+        self.notify("Patient names, IDs and birth dates are masked on every screen." if self.phi_masked else
+                    "Patient data is shown again.", title="PHI masking")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -21,6 +21,7 @@ class Section:
 
 
 def sections() -> list[Section]:
+    from .screens.associations import AssociationsScreen
     from .screens.nodes import NodesScreen
     from .screens.query import QueryScreen
     from .screens.receiver import ReceiverScreen
@@ -33,4 +34,5 @@ def sections() -> list[Section]:
         Section("receiver", "Receiver", "3", ReceiverScreen),
         Section("transfers", "Transfers", "4", TransfersScreen),
         Section("worklist", "Worklist", "5", WorklistScreen),
+        Section("log", "Log", "6", AssociationsScreen),
     ]

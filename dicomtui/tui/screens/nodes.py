@@ -221,7 +221,7 @@ class NodesScreen(SectionScreen):
             return
         self._pending.add(node.name)
         self._update_row(node.name)
-        self._pool.submit(node, self._config.local.ae_title)
+        self._pool.submit(node, self._config.local.ae_title, self.app.journal(f"echo {node.name}"))
 
     def _echo_done(self, node: Node, result: EchoResult) -> None:
         """Runs in the pool's thread: the SQLite write stays off the UI loop too."""

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from ...dicom.phi import masked
 from ...engine.loading import import_engine
 from ...units import size
 from ..themes import colour, state_colour
@@ -30,12 +31,16 @@ class ReceiverScreen(SectionScreen):
             "receiver without a terminal.")
     BINDINGS = [
         Binding("s", "toggle", "Start/stop", id="receiver.toggle", tooltip="Start or stop listening"),
+        Binding("l", "log", "Log", id="receiver.log",
+                tooltip="The association log of the highlighted association or instance"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
+        # The shown cells, then the log id of the association that brought the instance.
         self._recent: deque[tuple[str, ...]] = deque(maxlen=RECENT_ROWS)
         self._problems: list[str] = []
+        self._log_ids: dict[int, str] = {}  # receiver association id -> its association log id
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="rx-status")
@@ -51,12 +56,40 @@ class ReceiverScreen(SectionScreen):
         recent = ResultTable(id="rx-recent")
         recent.set_columns([("Time", 8), ("Patient", 20), ("Study", 18), ("Mod", 3), ("Size", 8), ("From", 10),
                             ("SOP class", None)])
-        recent.show_rows(0, self._recent.__getitem__)
+        recent.show_rows(0, self._recent_cells)
         yield recent
 
     def on_mount(self) -> None:
         self.set_interval(REFRESH_SECONDS, self._tick)
+        self.watch(self.app, "phi_masked", lambda _masked: self.query_one("#rx-recent").refresh(), init=False)
         self._tick()
+
+    def _recent_cells(self, index: int) -> tuple[str, ...]:
+        row = self._recent[index][:7]
+        if self.app.phi_masked and row[1] != "REFUSED":
+            return (row[0], masked("PatientName", row[1]), *row[2:])
+        return row
+
+    def action_log(self) -> None:
+        """Open the Log screen on the association of the focused table's highlighted row."""
+        from .associations import LogFilter
+
+        associations = self.query_one("#rx-associations", DataTable)
+        if associations.has_focus and associations.row_count:
+            key = associations.coordinate_to_cell_key(associations.cursor_coordinate).row_key.value
+            active = {str(a.id): a for a in (self.app.receiver.active() if self.app.receiver else [])}
+            log_id, what = (active[key].log_id if key in active else ""), f"receiver association {key}"
+        else:
+            recent = self.query_one("#rx-recent", ResultTable)
+            if not self._recent:
+                self.notify("Nothing received yet.", title="Log")
+                return
+            row = self._recent[recent.cursor_row]
+            log_id, what = row[7] if len(row) > 7 else "", f"the association that brought {row[1] or 'it'}"
+        if not log_id:
+            self.notify("No association log entry for that row.", title="Log", severity="warning")
+            return
+        self.app.open_log(LogFilter(what, ids=(log_id,)))
 
     def action_toggle(self) -> None:
         if self.app.receiver is not None and self.app.receiver.running:
@@ -117,20 +150,25 @@ class ReceiverScreen(SectionScreen):
         if not events:
             return
         kinds = import_engine("dicomtui.engine.receiver.events")  # loaded already: the receiver runs
-        InstanceRefused, InstanceStored, ReceiverProblem = (  # noqa: N806
-            kinds.InstanceRefused, kinds.InstanceStored, kinds.ReceiverProblem)
+        InstanceRefused, InstanceStored, ReceiverProblem, AssociationOpened = (  # noqa: N806
+            kinds.InstanceRefused, kinds.InstanceStored, kinds.ReceiverProblem, kinds.AssociationOpened)
         table = self.query_one("#rx-recent", ResultTable)
         at_end = table.cursor_row >= table.row_count - 1
         added = 0
         for event in events:
             if isinstance(event, InstanceStored):
                 self._recent.append((time.strftime("%H:%M:%S"), event.patient, event.study, event.modality,
-                                     size(event.size), event.calling_ae, _sop_name(event.sop_class_uid)))
+                                     size(event.size), event.calling_ae, _sop_name(event.sop_class_uid),
+                                     self._log_ids.get(event.association, "")))
                 added += 1
             elif isinstance(event, InstanceRefused):
                 self._recent.append((time.strftime("%H:%M:%S"), "REFUSED", f"0x{event.status:04X} {event.reason}",
-                                     "", "", event.calling_ae, ""))
+                                     "", "", event.calling_ae, "", self._log_ids.get(event.association, "")))
                 added += 1
+            elif isinstance(event, AssociationOpened):
+                self._log_ids[event.id] = event.log_id
+                if len(self._log_ids) > 10 * RECENT_ROWS:
+                    self._log_ids.pop(next(iter(self._log_ids)))
             elif isinstance(event, ReceiverProblem):
                 self._problems.append(event.message)
         if added:

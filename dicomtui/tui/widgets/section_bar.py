@@ -5,6 +5,7 @@ Plain labels styled by classes, so every theme colours it through app.tcss.
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
@@ -25,3 +26,8 @@ class SectionBar(Horizontal):
             classes = "section -active" if section.id == self._active else "section"
             yield Label(f"{section.key} {section.title}", classes=classes)
         yield Label(f"AE {self._local_ae}", classes="local-ae")
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Sections come first: at 80 columns the AE title (on the Receiver screen too) makes room for them.
+        labels = [len("dicomtui"), *(len(f"{s.key} {s.title}") for s in self._sections), len(f"AE {self._local_ae}")]
+        self.query_one(".local-ae").display = sum(width + 2 for width in labels) <= event.size.width
