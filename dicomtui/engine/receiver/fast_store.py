@@ -28,7 +28,7 @@ from pynetdicom.pdu_primitives import (
 )
 from pynetdicom.presentation import negotiate_as_acceptor
 
-from ..association_log import NO_RECORDER, begin
+from ..association_log import begin
 from ..wire import commands, pdu
 from ..wire.part10 import IMPLEMENTATION_VERSION, file_header
 from ..wire.reader import PeerClosed, SocketReader
@@ -230,12 +230,14 @@ class StorageAssociation:
         self.log.message(False, command.field, command.message_id, None,
                          f"SOP Instance {command.sop_instance_uid}" if command.sop_instance_uid else "")
         if command.field == commands.C_ECHO_RQ:
-            self._respond(context_id, commands.echo_response(command.message_id, command.sop_class_uid))
+            self._respond(context_id, commands.echo_response(command.message_id, command.sop_class_uid),
+                          commands.C_ECHO_RSP, command.message_id, 0x0000)
         elif command.field == commands.C_STORE_RQ:
             if not command.has_data_set:
+                reason = "C-STORE request without a data set"
                 self._respond(context_id, commands.store_response(
-                    command.message_id, command.sop_class_uid, command.sop_instance_uid, CANNOT_UNDERSTAND,
-                    "C-STORE request without a data set"))
+                    command.message_id, command.sop_class_uid, command.sop_instance_uid, CANNOT_UNDERSTAND, reason),
+                    commands.C_STORE_RSP, command.message_id, CANNOT_UNDERSTAND, reason)
                 return
             self._pending = (command, context_id, self._open_spool(command, context_id))
         elif command.field == commands.C_CANCEL_RQ:
@@ -269,20 +271,19 @@ class StorageAssociation:
             status, reason = self.receiver.store(self._record, self.calling_ae, self.peer, command.sop_class_uid,
                                                  command.sop_instance_uid, spool, accepted.transfer_syntax)
         self._respond(context_id, commands.store_response(command.message_id, command.sop_class_uid,
-                                                          command.sop_instance_uid, status, reason))
+                                                          command.sop_instance_uid, status, reason),
+                      commands.C_STORE_RSP, command.message_id, status, reason)
 
     def _discard_pending(self) -> None:
         if self._pending is not None and self._pending[2] is not None:
             self._pending[2].discard()
         self._pending = None
 
-    def _respond(self, context_id: int, command_set: bytes) -> None:
+    def _respond(self, context_id: int, command_set: bytes, field: int, message_id: int, status: int,
+                 reason: str = "") -> None:
+        """Send a response `command_set`; the rest is what the association log notes of it."""
         self._send(pdu.p_data(context_id, command_set, command=True))
-        if self.log is NO_RECORDER:
-            return
-        answer = commands.parse(command_set)
-        self.log.message(True, answer.field, answer.responding_to, answer.status,
-                         f"comment: {answer.error_comment}" if answer.error_comment else "")
+        self.log.message(True, field, message_id, status, f"comment: {reason}" if reason and status else "")
 
     @property
     def busy(self) -> bool:
