@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from .association import AssociationError, open_association, unsupported
 from .association_log import Journal
 from .receiver.contexts import LOSSLESS, LOSSY, UNCOMPRESSED
 from .receiver.spool import INCOMING
-from .receiver.storing import fsync_path, place, read_header, relative_path
+from .receiver.storing import complete_path, new_temp, place, read_header, relative_path
 from .retrieve import (
     ProgressCallback,
     RetrieveProgress,
@@ -154,10 +153,9 @@ class Store:
                 return self._refuse(sop_instance, CANNOT_UNDERSTAND, f"the data set could not be read: {exc}")
             if not all(str(ds.get(k, "")).strip() for k in ("StudyInstanceUID", "SeriesInstanceUID")):
                 return self._refuse(sop_instance, DATA_SET_DOES_NOT_MATCH, "no study or series UID")
-            if self.fsync:
-                fsync_path(temp)
+            complete_path(temp, self.fsync)
             existing = self.index.path_of(sop_instance)
-            placed = place(temp, self.storage, relative_path(ds, sop_instance), self.duplicates, self.fsync,
+            placed = place(temp, self.storage, relative_path(ds, sop_instance), self.duplicates,
                            existing=existing.relative_to(self.storage) if existing is not None else None)
             temp = None
             if placed.duplicate != "kept-first":
@@ -177,8 +175,7 @@ class Store:
                 Path(chunk.name).unlink(missing_ok=True)
 
     def _temp_file(self, event: evt.Event, chunk) -> Path | int:
-        handle, name = tempfile.mkstemp(dir=self.incoming, prefix="get-", suffix=".part")
-        temp = Path(name)
+        handle, temp = new_temp(self.incoming, "get")
         if chunk is None:
             with open(handle, "wb") as out:
                 out.write(event.encoded_dataset(include_meta=True))

@@ -46,10 +46,11 @@ from dicomtui.engine.receiver import (
     ReceiverProblem,
     ReceiverStartError,
 )
+from dicomtui.engine.receiver.storing import complete, new_temp
 
 from ..cli_runner import run as run_cli
 from ..cli_runner import run_all
-from .harness import HOST, echo, free_port
+from .harness import HOST, dcmtk_env, echo, free_port, wait_for_port
 from .receiver_fixtures import (
     RECEIVER_AE,
     SHIPPED,
@@ -57,6 +58,7 @@ from .receiver_fixtures import (
     copy_shipped,
     flood_with_huge_pdu,
     run_storescu,
+    storescu_argv,
     tree_hwm_kib,
 )
 
@@ -673,7 +675,84 @@ def test_leftover_partial_files_are_swept_at_start(receiver_factory, tmp_path):
     (storage / ".incoming").mkdir(parents=True)
     leftover = storage / ".incoming" / "rx-abc123.part"
     leftover.write_bytes(b"\x00" * 4096)
+    leftover.chmod(0)  # as the receiver leaves a temp file it never finished
     rx = receiver_factory(storage=storage)
     assert not leftover.exists()
     problems = rx.events.of(ReceiverProblem)
     assert any("removed 1 partial file" in p.message for p in problems), problems
+
+
+def test_a_complete_instance_whose_rename_did_not_last_is_put_in_place_at_start(receiver_factory, tmp_path):
+    """After a power cut the rename into place may be undone (it is not fsynced), while the temp file, marked
+    complete and fsynced before Success went out, is still in '.incoming': the next start puts it in place."""
+    [source] = generate_studies(tmp_path / "src", patients=1, series_per_study=1, instances_per_series=1, seed=90)
+    storage = tmp_path / "recover"
+    incoming = storage / ".incoming"
+    incoming.mkdir(parents=True)
+    fd, temp = new_temp(incoming, "rx")
+    with os.fdopen(fd, "wb") as out:
+        out.write(source.read_bytes())
+        out.flush()
+        complete(out.fileno(), fsync=True)
+    unfinished, partial = new_temp(incoming, "rx")
+    os.write(unfinished, source.read_bytes()[:3000])
+    os.close(unfinished)
+    garbage = incoming / "rx-garbage.part"
+    garbage.write_bytes(b"not DICOM at all")  # marked complete (readable) yet unreadable: kept, and said
+    rx = receiver_factory(storage=storage)
+    ds = dcmread(source, stop_before_pixels=True)
+    placed = storage / ds.StudyInstanceUID / ds.SeriesInstanceUID / f"{ds.SOPInstanceUID}.dcm"
+    assert placed.read_bytes() == source.read_bytes()
+    assert not temp.exists() and not partial.exists() and garbage.exists()
+    assert rx.receiver.index.path_of(ds.SOPInstanceUID) == placed
+    messages = [p.message for p in rx.events.of(ReceiverProblem)]
+    assert any("put 1 complete instance" in m for m in messages), messages
+    assert any("removed 1 partial file" in m for m in messages), messages
+    assert any("could not recover rx-garbage.part" in m for m in messages), messages
+
+
+def test_serve_killed_mid_transfer_leaves_only_whole_instances(home, tmp_path):
+    """kill -9 in the middle of a transfer: nothing partial in the archive, and the next start cleans up."""
+    files = [tmp_path / f"big{i}.dcm" for i in range(8)]
+    for i, path in enumerate(files):
+        make_instance_of_size(16 << 20, seed=91, index=i).save_as(path, enforce_file_format=True)
+    storage, port = tmp_path / "killed", free_port()
+    argv = [sys.executable, "-m", "dicomtui", "serve", "--port", str(port), "--bind", HOST, "--storage",
+            str(storage), "--workers", "1"]
+    serve = subprocess.Popen(argv, env=home.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(HOST, port, 30)
+        sender = subprocess.Popen(storescu_argv(port, files), env=dcmtk_env(), stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until an instance is stored and the next one is half in
+            temps = list((storage / ".incoming").glob("*.part")) if (storage / ".incoming").exists() else []
+            if list(storage.rglob("*.dcm")) and any(_size(t) > 4 << 20 for t in temps):
+                break
+            time.sleep(0.002)
+        serve.kill()
+        serve.wait(10)
+        sender.wait(30)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    stored = sorted(storage.rglob("*.dcm"))
+    assert stored and len(stored) < len(files)
+    for path in stored:
+        assert path.stat().st_size > 16 << 20 and dcmread(path).PixelData  # whole
+    restarted = subprocess.Popen(argv, env=home.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(HOST, port, 30)
+    finally:
+        restarted.send_signal(signal.SIGTERM)
+        out, _ = restarted.communicate(timeout=30)
+    assert restarted.returncode == 0, out
+    assert not list((storage / ".incoming").iterdir()), out
+    assert sorted(storage.rglob("*.dcm")) == stored
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -84,6 +84,7 @@ def test_four_senders_into_two_workers_every_instance_once(serve_factory, batche
     storage = home.root / "archive"
     (storage / ".incoming").mkdir(parents=True)
     (storage / ".incoming" / "rx-left-by-a-crash.part").write_bytes(b"\x00" * 4096)
+    (storage / ".incoming" / "rx-left-by-a-crash.part").chmod(0)  # never completed: the receiver's mark
     served = serve_factory(workers=2, storage=storage)
     assert len(child_pids(served.pid)) == 2
     for batch in batches:

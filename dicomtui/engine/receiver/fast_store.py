@@ -248,7 +248,7 @@ class StorageAssociation:
     def _open_spool(self, command: commands.Command, context_id: int) -> Spool | None:
         if not (_lenient_uid(command.sop_instance_uid)[0] and _lenient_uid(command.sop_class_uid)[0]):
             return None  # answered with a failure once its data set has been read past
-        spool = Spool(self.receiver.incoming, self.receiver.settings.min_free_bytes)
+        spool = Spool(self.receiver.incoming, self.receiver.settings.min_free_bytes, self.receiver.settings.fsync)
         spool.write(file_header(command.sop_class_uid, command.sop_instance_uid,
                                 self._contexts[context_id].transfer_syntax, self.calling_ae))
         self.receiver.spool_started(self, spool)

@@ -40,8 +40,8 @@ from .fast_store import StorageAssociation, claim
 from .index_writer import IndexWriter
 from .server import start as start_server
 from .settings import ReceiverSettings
-from .spool import INCOMING, Spool, install, sweep
-from .storing import path_for, place, read_header
+from .spool import INCOMING, Spool, install
+from .storing import path_for, place, read_header, recover_incoming, recovery_report
 from .tls import DeferredHandshake, handshake, server_context
 
 if TYPE_CHECKING:
@@ -129,12 +129,13 @@ class Receiver:
         settings = self.settings
         try:
             self.storage.mkdir(parents=True, exist_ok=True)
-            swept = sweep(self.incoming) if feed is None else 0
+            self.index = ArchiveIndex(self.storage)
+            if feed is None:
+                for problem in recovery_report(recover_incoming(self.storage, self.incoming, self.index,
+                                                                settings.duplicates), self.incoming):
+                    self._emit(ReceiverProblem(problem))
         except OSError as exc:
             raise ReceiverStartError(f"cannot use the storage folder {self.storage}: {exc.strerror}") from None
-        if swept:
-            self._emit(ReceiverProblem(f"removed {swept} partial file(s) left by an earlier run in {self.incoming}"))
-        self.index = ArchiveIndex(self.storage)
         self._writer = IndexWriter(self.index, lambda message: self._emit(ReceiverProblem(message)))
         install()
         ae = AE(ae_title=settings.ae_title)
@@ -332,10 +333,9 @@ class Receiver:
                 return self.refuse(record, calling, sop_instance, DATA_SET_DOES_NOT_MATCH,
                                     f"the data set has no {' and no '.join(missing)}, so it cannot be archived")
             try:
-                if self.settings.fsync:
-                    spool.sync()
+                spool.complete()
                 placed = place(temp, self.storage, path_for(header.study_uid, header.series_uid, sop_instance),
-                               self.settings.duplicates, self.settings.fsync, existing=self._stored_path(sop_instance))
+                               self.settings.duplicates, existing=self._stored_path(sop_instance))
                 size = (self.storage / placed.path).stat().st_size
             except OSError as exc:
                 return self.refuse(record, calling, sop_instance, OUT_OF_RESOURCES,

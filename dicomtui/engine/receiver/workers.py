@@ -33,7 +33,8 @@ from . import worker_process
 from .events import ReceiverEvent, ReceiverProblem
 from .service import Counters, ReceiverStartError, _explain_bind_error
 from .settings import ReceiverSettings
-from .spool import INCOMING, sweep
+from .spool import INCOMING
+from .storing import recover_incoming, recovery_report
 
 DEFAULT_MAX = 4  # more than 4 busy processes on a small server mostly trade memory for little
 BACKLOG = 64
@@ -116,16 +117,15 @@ class WorkerPool:
         storage = self.settings.storage
         try:
             storage.mkdir(parents=True, exist_ok=True)
-            swept = sweep(storage / INCOMING)
             index = ArchiveIndex(storage)
             with index.connection():  # creates or migrates the index once, before anyone writes
                 pass
+            recovery = recover_incoming(storage, storage / INCOMING, index, self.settings.duplicates)
             index.close()  # no SQLite connection may cross a fork
         except OSError as exc:
             raise ReceiverStartError(f"cannot use the storage folder {storage}: {exc.strerror}") from None
-        if swept:
-            self._listener(ReceiverProblem(f"removed {swept} partial file(s) left by an earlier run in "
-                                           f"{storage / INCOMING}"), 0)
+        for problem in recovery_report(recovery, storage / INCOMING):
+            self._listener(ReceiverProblem(problem), 0)
 
     def _listen(self) -> socket.socket:
         bind, port = self.settings.bind, self.settings.port
