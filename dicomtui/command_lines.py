@@ -75,13 +75,21 @@ def find_lines(node: Node, local_ae: str, request: QueryRequest, *, configured: 
     """C-FIND: `dicomtui find NODE -k K=V ... --level L` and `findscu -S|-P ... -k QueryRetrieveLevel=L ...`
     with every key the engine sends (its default return keys included, so both show the same columns)."""
     args = _keys(_find_identifier(request))
+    note = ""
     if request.limit is not None:
         args += ["--cancel", str(request.limit)]
+        note = _CANCEL_NOTE
     return CommandLine(
         f"Find {request.level.lower()} on {target(node, configured)}",
         find_command(target(node, configured), request),
         _dcmtk("findscu", node, local_ae, args, flag="-P" if request.model == "patient" else "-S"),
+        note,
     )
+
+
+# Measured with Orthanc: it sends every match before it reads the C-CANCEL.
+_CANCEL_NOTE = ("findscu --cancel sends C-CANCEL after that many matches, as dicomtui does, but still prints "
+                "the matches the archive had sent before it stopped.")
 
 
 def find_command(node: str, request: QueryRequest) -> str:
@@ -204,7 +212,8 @@ def send_lines(node: Node, local_ae: str, paths: Sequence[str], parallel: int = 
     return CommandLine(
         f"Send {count} to {target(node, configured)}",
         _dicomtui("send", target(node, configured), options, list(paths)),
-        _dcmtk("storescu", node, local_ae, args, list(paths)),
+        # dcmtk reads a word that starts with "-" as an option wherever it is.
+        _dcmtk("storescu", node, local_ae, args, [f"./{p}" if p.startswith("-") else p for p in paths]),
         note,
     )
 
@@ -236,8 +245,9 @@ def worklist_lines(node: Node, local_ae: str, request: WorklistRequest, *, today
     missing = [what for what, value in (("start time", request.time), ("performing physician",
                request.performing_physician), ("patient ID", request.patient_id),
                ("accession number", request.accession_number), ("limit", request.limit)) if value]
-    note = (f"dicomtui worklist has no option for the {', '.join(missing)}; only the findscu line matches on "
-            "it." if missing else "")
+    notes = [f"dicomtui worklist has no option for the {', '.join(missing)}; only the findscu line has it."
+             if missing else "", _CANCEL_NOTE if request.limit is not None else ""]
+    note = " ".join(n for n in notes if n)
     return CommandLine(
         f"Worklist of {target(node, configured)}",
         _dicomtui("worklist", target(node, configured), options),
