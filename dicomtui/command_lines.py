@@ -263,8 +263,8 @@ def _dicomtui(command: str, node: str, options: Sequence[str] = (), positionals:
     """`dicomtui COMMAND TARGET POSITIONALS... OPTIONS...`; a target or path that starts with '-' would be read
     as an option, so then the options come first and '--' ends them."""
     if node.startswith("-") or any(p.startswith("-") for p in positionals):
-        return shlex.join(["dicomtui", command, *options, "--", node, *positionals])
-    return shlex.join(["dicomtui", command, node, *positionals, *options])
+        return _join(["dicomtui", command, *options, "--", node, *positionals])
+    return _join(["dicomtui", command, node, *positionals, *options])
 
 
 def _dcmtk(tool: str, node: Node, local_ae: str, args: Sequence[str] = (), files: Sequence[str] = (),
@@ -278,7 +278,20 @@ def _dcmtk(tool: str, node: Node, local_ae: str, args: Sequence[str] = (), files
         argv += ["-to", seconds, "-ta", seconds]
     if node.dimse_timeout:
         argv += ["-td", str(math.ceil(node.dimse_timeout))]
-    return shlex.join([*argv, *args, node.host, str(node.port), *files])
+    return _join([*argv, *args, node.host, str(node.port), *files])
+
+
+def _join(words: Sequence[str]) -> str:
+    return " ".join(_quote(word) for word in words)
+
+
+def _quote(word: str) -> str:
+    """shlex.quote, except that a word with an apostrophe (O'Brien) goes in double quotes when nothing in it is
+    special there ($ ` \\ " and !, which an interactive bash expands): 'O'"'"'Brien' is correct but unreadable."""
+    quoted = shlex.quote(word)
+    if quoted != word and "'" in word and not any(ch in word for ch in '"$`\\!'):
+        return f'"{word}"'
+    return quoted
 
 
 def _keys(pairs: Iterable[tuple[str, str]]) -> list[str]:

@@ -128,7 +128,7 @@ def test_echo_lines_of_a_node_and_of_an_address(shell, storescp):
     nowhere = Node("nowhere", "NOBODY", HOST, free_port())
     shell.configure(node, nowhere)
     lines = cl.echo_lines(node, LOCAL_AE)
-    assert lines.dicomtui == "dicomtui echo 'store scp d'\"'\"'essai'"
+    assert lines.dicomtui == 'dicomtui echo "store scp d\'essai"'
     ours, theirs = shell.both(lines)
     assert ours.out.startswith(f"C-ECHO STORESCP@{HOST}:{storescp.port} from {LOCAL_AE}")
     shell.both(cl.echo_lines(node, LOCAL_AE, configured=False))

@@ -50,6 +50,25 @@ def test_every_dicomtui_line_gives_the_cli_the_node_name_as_typed(name):
         assert shlex.split(line.dcmtk)[-2:] == ["10.0.0.5", "104"] or "storescu" in line.dcmtk
 
 
+@pytest.mark.parametrize("name", AWKWARD)
+def test_bash_reads_the_words_back(name):
+    """The words bash makes of a line are the ones meant (printf stands in for the program)."""
+    line = cl.find_lines(Node(name, "PACS", "10.0.0.5", 104), "ME", QueryRequest(keys={"PatientName": "O'Brien*"}))
+    for text in (line.dicomtui, line.dcmtk):
+        program, rest = text.split(" ", 1)
+        # failglob: a wildcard left unquoted fails the run instead of staying as it is when nothing matches.
+        said = subprocess.run(["bash", "-O", "failglob", "-c", f"printf '%s\\0' {rest}"], capture_output=True,
+                              timeout=30, cwd="/")
+        assert said.stdout.decode().split("\0")[:-1] == shlex.split(text)[1:], text
+
+
+def test_apostrophes_read_as_they_are_written_where_they_can():
+    assert cl.echo_lines(Node("O'Brien's PACS", "P", "h", 1), "ME").dicomtui == 'dicomtui echo "O\'Brien\'s PACS"'
+    line = cl.find_lines(PACS, "ME", QueryRequest(keys={"PatientName": "O'Brien*", "PatientID": "$x'"}))
+    assert "-k \"PatientName=O'Brien*\"" in line.dicomtui  # no glob inside double quotes either
+    assert "-k 'PatientID=$x'\"'\"''" in line.dicomtui  # a $ would expand in double quotes: single quotes then
+
+
 def test_a_node_outside_the_config_is_named_by_its_address():
     node = Node("whatever", "ORTHANC", "::1", 4242)
     line = cl.echo_lines(node, "ME", configured=False)
