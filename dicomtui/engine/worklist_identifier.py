@@ -18,23 +18,14 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 from pydicom.sequence import Sequence
 
-from .worklist_request import WorklistRequest
-
-# Every key goes out; those the request gives a value are matching keys, the rest return keys.
-# Top level: the patient and the requested procedure.
-TOP_KEYS = (
-    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "AccessionNumber", "ReferringPhysicianName",
-    "StudyInstanceUID", "RequestedProcedureID", "RequestedProcedureDescription", "RequestedProcedurePriority",
-    "AdmissionID",
+# The keys live with the request (no pydicom there), so command_lines.py can write the same identifier.
+from .worklist_request import (
+    STEP_KEYS,
+    STEP_SEQUENCES,
+    TOP_KEYS,
+    WorklistRequest,
+    matching_values,
 )
-# Inside each item of the Scheduled Procedure Step Sequence.
-STEP_KEYS = (
-    "ScheduledStationAETitle", "ScheduledProcedureStepStartDate", "ScheduledProcedureStepStartTime", "Modality",
-    "ScheduledPerformingPhysicianName", "ScheduledProcedureStepDescription", "ScheduledStationName",
-    "ScheduledProcedureStepLocation", "ScheduledProcedureStepID", "ScheduledProcedureStepStatus",
-)
-# Asked for whole (an empty sequence is universal matching: every item comes back).
-STEP_SEQUENCES = ("ScheduledProtocolCodeSequence",)
 
 
 def _set(ds: Dataset, keyword: str, value: str) -> None:
@@ -47,15 +38,7 @@ def _set(ds: Dataset, keyword: str, value: str) -> None:
 def build_identifier(request: WorklistRequest, today: datetime.date | None = None) -> Dataset:
     """The identifier as a pydicom Dataset; non-ASCII filters make it declare UTF-8 (ISO_IR 192)."""
     ds = Dataset()
-    top = {"PatientName": request.patient_name, "PatientID": request.patient_id,
-           "AccessionNumber": request.accession_number}
-    step_values = {
-        "ScheduledStationAETitle": request.station,
-        "ScheduledProcedureStepStartDate": request.start_date(today),
-        "ScheduledProcedureStepStartTime": request.time,
-        "Modality": request.modality,
-        "ScheduledPerformingPhysicianName": request.performing_physician,
-    }
+    top, step_values = matching_values(request, today)
     if any(not v.isascii() for v in (*top.values(), *step_values.values())):
         ds.SpecificCharacterSet = "ISO_IR 192"  # pydicom writes every text value of the tree as UTF-8
     for keyword in TOP_KEYS:

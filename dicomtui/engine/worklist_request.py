@@ -18,6 +18,23 @@ from .query_request import check_value
 # Modality Worklist Information Model - FIND (PS3.4 K.6.1.2).
 MWL_FIND = "1.2.840.10008.5.1.4.31"
 
+# What the identifier holds (worklist_identifier.py builds it; command_lines.py writes it for findscu).
+# Every key goes out; those the request gives a value are matching keys, the rest return keys.
+# Top level: the patient and the requested procedure.
+TOP_KEYS = (
+    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "AccessionNumber", "ReferringPhysicianName",
+    "StudyInstanceUID", "RequestedProcedureID", "RequestedProcedureDescription", "RequestedProcedurePriority",
+    "AdmissionID",
+)
+# Inside each item of the Scheduled Procedure Step Sequence.
+STEP_KEYS = (
+    "ScheduledStationAETitle", "ScheduledProcedureStepStartDate", "ScheduledProcedureStepStartTime", "Modality",
+    "ScheduledPerformingPhysicianName", "ScheduledProcedureStepDescription", "ScheduledStationName",
+    "ScheduledProcedureStepLocation", "ScheduledProcedureStepID", "ScheduledProcedureStepStatus",
+)
+# Asked for whole (an empty sequence is universal matching: every item comes back).
+STEP_SEQUENCES = ("ScheduledProtocolCodeSequence",)
+
 DATE_PRESETS = ("today", "tomorrow", "yesterday", "week")
 # Other spellings users type for the same presets.
 _PRESET_ALIASES = {"this-week": "week", "this week": "week", "thisweek": "week", "this_week": "week"}
@@ -135,3 +152,19 @@ class WorklistRequest:
     def start_date(self, today: datetime.date | None = None) -> str:
         """The Scheduled Procedure Step Start Date to send now (presets resolved against `today`)."""
         return resolve_date(self.date, today)
+
+
+def matching_values(request: WorklistRequest, today: datetime.date | None = None
+                    ) -> tuple[dict[str, str], dict[str, str]]:
+    """The values the request matches on, as (top level, inside the Scheduled Procedure Step): keyword -> value,
+    "" for universal matching. Every other key of TOP_KEYS and STEP_KEYS goes out empty, as a return key."""
+    top = {"PatientName": request.patient_name, "PatientID": request.patient_id,
+           "AccessionNumber": request.accession_number}
+    step = {
+        "ScheduledStationAETitle": request.station,
+        "ScheduledProcedureStepStartDate": request.start_date(today),
+        "ScheduledProcedureStepStartTime": request.time,
+        "Modality": request.modality,
+        "ScheduledPerformingPhysicianName": request.performing_physician,
+    }
+    return top, step

@@ -42,6 +42,8 @@ class NodeCommands(ListedCommands):
         for node in config.nodes:
             commands.append((f"Echo node {node.name}", partial(screen.start_echo, node),
                              f"C-ECHO {node.address}"))
+            commands.append((f"Copy echo command for {node.name}", partial(screen.copy_command, node),
+                             f"C-ECHO {node.address} as a dicomtui or an echoscu command line"))
             if editable:
                 commands.append((f"Edit node {node.name}", partial(self._edit, node.name),
                                  f"Change {node.address}"))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
+from ..command_lines import get_command, move_command
 from .exports import write_rows
 from .query_levels import Level, Row, export_columns, find_command
 
@@ -15,21 +15,13 @@ def export(rows: list[Row], level: str, folder: Path, kind: str) -> Path:
     return write_rows(rows, export_columns(rows, level), folder, level.lower(), kind)
 
 
-def retrieve_args(level: Level, row: Row) -> list[str]:
-    args = []
-    for option, name in (("--study", "study_uid"), ("--series", "series_uid"), ("--instance", "instance_uid")):
-        uid = level.uids(row).get(name)
-        if uid:
-            args += [option, uid]
-    return args
-
-
 def command_lines(node: str, level: Level, row: Row | None, destination: str) -> list[str]:
     """The find line for the level, then (with a highlighted study, series or instance) the move and get lines
     for that row."""
     lines = [find_command(node, level)]
     if row is not None and level.retrievable:
-        uids = retrieve_args(level, row)
-        lines.append(shlex.join(["dicomtui", "move", node, "--dest", destination, *uids]))
-        lines.append(shlex.join(["dicomtui", "get", node, *uids]))
+        uids = level.uids(row)
+        study, series, instance = uids.get("study_uid"), uids.get("series_uid"), uids.get("instance_uid")
+        lines.append(move_command(node, destination, study, series, instance))
+        lines.append(get_command(node, study, series, instance))
     return lines

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import functools
 import re
-import shlex
 from dataclasses import dataclass, field
 
+from .. import command_lines
 from ..engine.loading import import_engine
+from ..engine.query_request import QueryRequest
 
 Row = dict[str, object]
 
@@ -181,15 +182,10 @@ class Level:
 
 
 def find_command(node: str, level: Level) -> str:
-    args = ["dicomtui", "find", node]
-    for key, value in level.keys.items():
-        args += ["-k", f"{key}={value}"]
-    for key in RETURN_KEYS.get(level.level, []):
-        args += ["-k", key]
-    args += ["--level", level.level.lower()]
-    if model(level.level) != "study":
-        args += ["--model", model(level.level)]
-    return shlex.join(args)
+    """The `dicomtui find` line that asks what this level asked (command_lines.py writes every such line)."""
+    request = QueryRequest(level=level.level, model=model(level.level), keys=dict(level.keys),
+                           return_keys=list(RETURN_KEYS.get(level.level, [])))
+    return command_lines.find_command(node, request)
 
 
 def export_columns(rows: list[Row], level: str) -> list[str]:

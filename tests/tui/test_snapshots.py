@@ -68,3 +68,33 @@ def test_help_screen(snap_compare, make_app):
 def test_config_problems_screen(snap_compare, make_app):
     broken = CONFIG.replace("port = 104", "port = 70000").replace('host = "ris.example.org"', "")
     assert snap_compare(make_app(broken), terminal_size=(80, 24))
+
+
+def test_copy_command_modal(snap_compare, make_app):
+    async def open_modal(pilot):
+        await history_shown(pilot)
+        await pilot.press("down", "down", "y")  # the worklist node: its timeout shows in the echoscu line
+        await pilot.pause()
+
+    assert snap_compare(make_app(CONFIG, RECORDS), terminal_size=(80, 24), run_before=open_modal)
+
+
+def test_copy_command_modal_with_long_lines(snap_compare, make_app):
+    """Lines longer than the screen wrap, and more of them than fit scroll (what the worklist's lines need)."""
+    from dicomtui.command_lines import find_lines, worklist_lines
+    from dicomtui.config.model import Node
+    from dicomtui.engine.query_request import QueryRequest
+    from dicomtui.engine.worklist_request import WorklistRequest
+    from dicomtui.tui.screens.command_lines import CommandLinesScreen
+
+    node = Node("main pacs", "PACS", "pacs.example.org", 104)
+    entries = [find_lines(node, "DICOMTUI", QueryRequest(keys={"PatientName": "O'Brien*"}, limit=100)),
+               worklist_lines(node, "DICOMTUI", WorklistRequest(modality="CT", station="CT01"))]
+
+    async def open_modal(pilot):
+        await history_shown(pilot)
+        pilot.app.push_screen(CommandLinesScreen(entries))
+        await pilot.pause()
+        await pilot.press("down")
+
+    assert snap_compare(make_app(CONFIG, RECORDS), terminal_size=(80, 24), run_before=open_modal)

@@ -7,7 +7,6 @@ the duplicate policy, a rename from the storage folder's '.incoming' into place.
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from ...store.archive_index import ArchiveIndex, Received
 from ..receiver.spool import INCOMING
-from ..receiver.storing import place, read_header, relative_path
+from ..receiver.storing import complete, new_temp, place, read_header, relative_path
 
 
 @dataclass
@@ -38,10 +37,12 @@ def import_files(storage: Path, files: Iterable[Path], *, duplicates: str = "kee
         except Exception as exc:  # not DICOM, or no SOP Instance UID: listed, never fatal
             outcome.skipped.append((path, str(exc)))
             continue
-        handle, temp = tempfile.mkstemp(dir=incoming, prefix="import-", suffix=".part")
+        handle, temp = new_temp(incoming, "import")
         with open(handle, "wb") as target, open(path, "rb") as origin:
             shutil.copyfileobj(origin, target)
-        placed = place(Path(temp), storage, relative_path(ds, sop_instance), duplicates, fsync=False)
+            target.flush()
+            complete(target.fileno(), fsync=False)  # demo data: a crash costs nothing that cannot be made again
+        placed = place(temp, storage, relative_path(ds, sop_instance), duplicates)
         if placed.duplicate in ("identical", "kept-first"):
             outcome.duplicates += 1
             continue

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from ...command_lines import echo_lines
 from ...config import ConfigError, Node
 from ...dicom.validation import InvalidValue
 from ...engine.echo_pool import EchoPool
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 from ..commands import NodeCommands
 from ..messages import EchoFinished
 from ..themes import state_colour
+from .command_lines import CommandLinesScreen
 from .confirm import ConfirmScreen
 from .node_form import NodeFormScreen
 from .section import SectionScreen
@@ -52,6 +54,7 @@ class NodesScreen(SectionScreen):
         Binding("enter", "edit_node", "Edit", id="nodes.edit", tooltip="Edit the selected node",
                 priority=True),
         Binding("d,delete", "delete_node", "Delete", id="nodes.delete", tooltip="Delete the selected node"),
+        Binding("y", "copy_command", "Copy cmd", id="nodes.copy", tooltip="Copy the echo as a command line"),
     ]
 
     def __init__(self) -> None:
@@ -196,7 +199,7 @@ class NodesScreen(SectionScreen):
         editing = action in {"add_node", "edit_node", "delete_node"}
         if editing and self.app.config_file.problems:
             return None
-        if action in {"edit_node", "delete_node", "echo_selected"} and self.selected_node() is None:
+        if action in {"edit_node", "delete_node", "echo_selected", "copy_command"} and self.selected_node() is None:
             return None
         if action == "echo_all" and not self._config.nodes:
             return None
@@ -262,6 +265,16 @@ class NodesScreen(SectionScreen):
                         f"Failed: {names}", title="Echo all", severity="warning", timeout=10)
         else:
             self.notify(f"All {len(results)} nodes answered.", title="Echo all")
+
+    # -- copy as command ---------------------------------------------------------------
+    def action_copy_command(self) -> None:
+        node = self.selected_node()
+        if node is not None:
+            self.copy_command(node)
+
+    def copy_command(self, node: Node) -> None:
+        """The node's echo as a `dicomtui echo` line and an `echoscu` line, one of them to copy."""
+        self.app.push_screen(CommandLinesScreen([echo_lines(node, self._config.local.ae_title)]))
 
     # -- add, edit, delete ------------------------------------------------------------
     def action_add_node(self) -> None:
