@@ -15,6 +15,7 @@ from ..engine.loading import import_engine
 from ..store.association_log import AssociationLog
 from ..store.echo_log import EchoLog
 from ..store.jobs import JobStore
+from .commands import ScreenActions
 from .keymap import split_keymap
 from .receiver_feed import ReceiverFeed
 from .screens.config_problems import ConfigProblemsScreen
@@ -37,7 +38,7 @@ def _section_bindings() -> list[Binding]:
 class DicomtuiApp(App):
     TITLE = "dicomtui"
     CSS_PATH = "app.tcss"
-    COMMANDS = App.COMMANDS | {TransfersAppCommands, WorklistAppCommands}
+    COMMANDS = App.COMMANDS | {TransfersAppCommands, WorklistAppCommands, ScreenActions}
     BINDINGS = [
         Binding("question_mark,f1", "help", "Help", id="app.help", tooltip="Keys and help for this screen"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave dicomtui"),

@@ -44,6 +44,8 @@ class NodeCommands(ListedCommands):
                              f"C-ECHO {node.address}"))
             commands.append((f"Copy echo command for {node.name}", partial(screen.copy_command, node),
                              f"C-ECHO {node.address} as a dicomtui or an echoscu command line"))
+            commands.append((f"Log of {node.name}'s echoes", partial(screen.show_log, node),
+                             f"The associations of the echoes of {node.address}, what went over the wire"))
             if editable:
                 commands.append((f"Edit node {node.name}", partial(self._edit, node.name),
                                  f"Change {node.address}"))
@@ -66,3 +68,46 @@ class NodeCommands(ListedCommands):
         self._select(name)
         self.screen.action_delete_node()  # type: ignore[attr-defined]
 
+
+
+# Keys that only move around (closing a filter, leaving a form): not actions worth a palette entry.
+_NAVIGATION = (".back", ".cancel", ".close")
+
+
+def screen_actions(screen, app) -> list[tuple[str, object, str]]:
+    """Every key of `screen` (its classes' bindings), and the app's own, as palette commands.
+
+    Actions on the highlighted row name it, from the screen's `palette_context()`, so the palette reads
+    "Echo (Nodes: archive)"; the rest just name their screen."""
+    from .sections import sections
+
+    titles = {s.id: s.title for s in sections()}
+    section = titles.get(getattr(screen, "SECTION_ID", ""), type(screen).__name__.removesuffix("Screen"))
+    context = getattr(screen, "palette_context", lambda: "")() or ""
+    found: list[tuple[str, object, str]] = []
+    seen: set[str] = set()
+    for cls in type(screen).__mro__:
+        if not cls.__module__.startswith("dicomtui."):
+            continue
+        for binding in cls.__dict__.get("BINDINGS", []):
+            ident = getattr(binding, "id", None) or ""
+            if not ident or ident in seen or ident.endswith(_NAVIGATION):
+                continue
+            seen.add(ident)
+            tooltip = binding.tooltip or binding.description
+            on_row = context and any(word in tooltip for word in ("selected", "highlighted"))
+            where = f"{section}: {context}" if on_row else section
+            found.append((f"{binding.description} ({where})", partial(screen.run_action, binding.action), tooltip))
+    for binding in type(app).BINDINGS:
+        ident = getattr(binding, "id", "") or ""
+        if ident in ("app.phi", "app.reload") or ident.startswith("app.section."):
+            found.append((f"{binding.description} (app)", partial(app.run_action, binding.action),
+                          binding.tooltip or binding.description))
+    return found
+
+
+class ScreenActions(ListedCommands):
+    """The palette's share of "every action of every screen": the keys of the screen it was opened on."""
+
+    def _commands(self) -> list[tuple[str, object, str]]:
+        return screen_actions(self.screen, self.app)

@@ -9,6 +9,7 @@ a query, a job, a receiver association): `app.open_log(LogFilter(...))`.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
 from textual.widgets import Input, Static
 
-from ..association_view import cells, columns_for, detail, haystack
+from ..association_view import cells, columns_for, detail, haystack, peer_ae
 from ..themes import state_colour
 from ..widgets.result_table import ResultTable
 from .section import SectionScreen
@@ -137,6 +138,11 @@ class AssociationsScreen(SectionScreen):
         if not self._shown:
             self._full = None
             self.query_one("#log-detail-text", Static).update(self._empty_text())
+
+    def palette_context(self) -> str:
+        entry = self._current()
+        return f"{entry.service} {peer_ae(entry)} {time.strftime('%H:%M:%S', time.localtime(entry.started))}" \
+            if entry is not None else ""
 
     def _current(self) -> Any:
         row = self._table.cursor_row if self.is_mounted else 0

@@ -55,6 +55,8 @@ class NodesScreen(SectionScreen):
                 priority=True),
         Binding("d,delete", "delete_node", "Delete", id="nodes.delete", tooltip="Delete the selected node"),
         Binding("y", "copy_command", "Copy cmd", id="nodes.copy", tooltip="Copy the echo as a command line"),
+        Binding("l", "log", "Log", id="nodes.log", show=False,
+                tooltip="The association log of the selected node's echoes (from the app or the command line)"),
     ]
 
     def __init__(self) -> None:
@@ -101,6 +103,10 @@ class NodesScreen(SectionScreen):
         self._sync_table()
 
     # -- table --------------------------------------------------------------------
+    def palette_context(self) -> str:
+        node = self.selected_node()
+        return node.name if node is not None else ""
+
     def selected_node(self) -> Node | None:
         table = self.query_one(DataTable)
         if table.row_count == 0:
@@ -271,6 +277,16 @@ class NodesScreen(SectionScreen):
         node = self.selected_node()
         if node is not None:
             self.copy_command(node)
+
+    def action_log(self) -> None:
+        node = self.selected_node()
+        if node is not None:
+            self.show_log(node)
+
+    def show_log(self, node: Node) -> None:
+        from .associations import LogFilter
+
+        self.app.open_log(LogFilter(f"the echoes of {node.name}", origin=f"echo {node.name}"))
 
     def copy_command(self, node: Node) -> None:
         """The node's echo as a `dicomtui echo` line and an `echoscu` line, one of them to copy."""
