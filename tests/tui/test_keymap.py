@@ -82,3 +82,17 @@ def test_every_binding_has_an_id_a_description_and_a_line_in_the_readme():
     for ident, binding in bindings.items():
         assert binding.description, ident
         assert f"`{ident}`" in text, f"README's key list lacks {ident}"
+
+
+# Keys a terminal, an SSH client or a multiplexer may take for itself: flow control (XON/XOFF), tmux's and
+# screen's prefixes, suspend, and the function keys GNOME Terminal and others keep for help, menu, full screen.
+SWALLOWED = {"ctrl+s", "ctrl+q", "ctrl+b", "ctrl+a", "ctrl+z", "ctrl+backslash", "f1", "f10", "f11", "f12"}
+
+
+def test_no_action_needs_a_key_that_terminals_may_swallow():
+    import dicomtui.tui.app  # noqa: F401 - imports every screen, so every binding is known
+    from dicomtui.tui.keymap import known_bindings
+
+    for ident, binding in known_bindings().items():
+        keys = {key.strip() for key in binding.key.split(",")}
+        assert keys - SWALLOWED, f"{ident} has only keys a terminal may swallow: {binding.key}"

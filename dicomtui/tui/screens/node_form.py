@@ -46,7 +46,7 @@ class NodeFormScreen(ModalScreen[Node | None]):
     AUTO_FOCUS = "#field-name"
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="form.cancel", tooltip="Close without saving"),
-        Binding("ctrl+s", "save", "Save", id="form.save", tooltip="Check and save the node"),
+        Binding("ctrl+s,f2", "save", "Save", id="form.save", tooltip="Check and save the node"),
     ]
 
     def __init__(self, node: Node | None, other_names: list[str],
@@ -98,7 +98,7 @@ class NodeFormScreen(ModalScreen[Node | None]):
             with Horizontal(id="form-buttons"):
                 yield Button("Save", variant="primary", id="save", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
-            yield Static("tab next field · ctrl+s save · esc cancel", id="form-hint")
+            yield Static("tab next field · ctrl+s or F2 saves · esc cancels", id="form-hint")
 
     @on(Input.Changed)
     def _show_validation(self, event: Input.Changed) -> None:

@@ -62,7 +62,7 @@ class SendScreen(ModalScreen[SendRequest | None]):
     AUTO_FOCUS = "#send-node"
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="send.cancel", tooltip="Close without sending"),
-        Binding("ctrl+s", "send", "Send", id="send.send", tooltip="Queue the send job and start it"),
+        Binding("ctrl+s,f2", "send", "Send", id="send.send", tooltip="Queue the send job and start it"),
     ]
 
     def __init__(self, nodes: list[tuple[str, str]], node: str | None = None, path: str = "") -> None:
@@ -92,7 +92,7 @@ class SendScreen(ModalScreen[SendRequest | None]):
             with Horizontal(id="send-buttons"):
                 yield Button("Send", variant="primary", id="send-ok", compact=True)
                 yield Button("Cancel", id="send-cancel", compact=True)
-            yield Static("tab next · ctrl+s or enter sends · esc cancels", classes="q-modal-hint")
+            yield Static("tab next · enter, ctrl+s or F2 sends · esc cancels", classes="q-modal-hint")
 
     def on_mount(self) -> None:
         if self._initial_path:
