@@ -66,6 +66,11 @@ def local(receiver_factory, folder):
     return receiver_factory(worklists=folder)
 
 
+def line(table: ResultTable, y: int) -> str:
+    """What the table shows on its line `y` (0: the header), as it is scrolled now."""
+    return table.render_line(y).text
+
+
 def status(app) -> str:
     return str(app.screen.query_one("#wl-status", Static).render())
 
@@ -97,8 +102,11 @@ async def test_query_filter_detail_and_refresh_highlights(make_app, local, folde
         await ask(pilot, screen)
         assert table.row_count == 7 and "7 steps on 2026-01-15" in status(app) and "updated 10:30:00" in status(app)
         assert app.focused is table
+        # What a modality's list shows fills the 80 columns; the rest of what the issue lists lies to the right.
         assert [c.heading for c in screen._columns] == ["Time", "Patient", "Patient ID", "Accession", "Mod",
-                                                        "Station", "Procedure"]
+                                                        "Station", "Procedure", "Born", "Sex", "Status",
+                                                        "Referring", "Requested procedure"]
+        assert screen._fit == 7
         assert table.get_row_at(0)[0] == "08:00" and table.get_row_at(0)[5] == "CT01"
         # Filter by a station, then clear it.
         await pilot.press("slash", *"DX01")
@@ -111,7 +119,7 @@ async def test_query_filter_detail_and_refresh_highlights(make_app, local, folde
         await pilot.press("s")
         names = [table.get_row_at(i)[1] for i in range(7)]
         assert names == sorted(names) and "sorted by Patient" in status(app)
-        await pilot.press(*"ssssss")  # through the other columns, back to the worklist's order
+        await pilot.press(*"s" * 11)  # through the other columns, back to the worklist's order
         assert "sorted by" not in status(app) and table.get_row_at(0)[0] == "08:00"
         # The detail pane: every attribute, the steps' sequence with its nested protocol codes.
         await pilot.press("enter")
@@ -240,7 +248,52 @@ async def test_a_dcmtk_worklist_and_errors_in_words(make_app, folder, tmp_path):
             assert screen._run is None and "not a valid date" in app.sent_notifications[-1].message
 
 
-def test_worklist_screen_snapshot(snap_compare, make_app, local):
+# What the issue says the table shows, as the screen's column keys.
+LISTED = {"start", "patient_name", "patient_id", "birth_date", "sex", "accession_number", "modality",
+          "requested_procedure_description", "step_description", "station_ae_title", "status",
+          "referring_physician"}
+
+
+@pytest.mark.parametrize(("size", "fit", "beside"), [((80, 24), 7, False), ((120, 36), 10, False),
+                                                     ((170, 40), 12, False), ((184, 40), 10, True)])
+async def test_every_listed_column_at_every_width(make_app, local, size, fit, beside):
+    app = make_app(_config(local.port))
+    async with app.run_test(size=size) as pilot:
+        screen = await open_worklist(pilot)
+        await ask(pilot, screen)
+        table = screen.query_one(ResultTable)
+        keys = {"step_description" if c.key == "procedure" else c.key for c in screen._columns}
+        assert keys == LISTED and screen._fit == fit
+        assert screen.has_class("-side-detail") == beside
+        assert table.scrollable_content_region.width >= (120 if beside else size[0] - 2)
+        shown = next(i for i in range(table.row_count) if table.get_row_at(i)[2] == SPECS[0].patient.patient_id)
+        assert SPECS[0].patient.patient_id in line(table, shown + 1)  # whole, not cut with …
+        # The columns past the right edge, one press a column: each heading comes into view, whole.
+        headings = [c.heading for c in screen._columns]
+        seen = line(table, 0)
+        assert all(h in seen for h in headings[:fit]) and ("→" in seen) == (fit < len(headings))
+        table.focus()
+        for _ in headings[fit:]:
+            await pilot.press("right")
+            seen += line(table, 0)
+        assert all(h in seen for h in headings), seen
+        assert "→" not in line(table, 0) and ("←" in line(table, 0)) == (fit < len(headings))
+        if fit < len(headings):
+            assert "REFERRER^RITA" in line(table, 1) and "Referring" in line(table, 0)
+            await pilot.press(*["left"] * len(headings))
+            assert table.scroll_x == 0 and line(table, 0).split()[0] == "Time"
+
+
+# A Japanese name among the generated ones (the issue asks for Chinese and Japanese names): the seventh item of
+# a generated day is the fourth international patient, Yamada Tarou in ISO 2022 IR 87.
+JAPANESE = make_worklist_specs(DAY, seed=608, items=7)[6:]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36), (170, 40)], ids=lambda size: f"{size[0]}x{size[1]}")
+def test_worklist_screen_snapshot(snap_compare, make_app, local, folder, size):
+    assert JAPANESE[0].patient.name.startswith("Yamada^Tarou=山田^太郎")
+    write_worklist(folder, JAPANESE)
+
     async def query(pilot):
         await pilot.press("5")
         await pilot.pause()
@@ -248,7 +301,7 @@ def test_worklist_screen_snapshot(snap_compare, make_app, local):
         await wait_for(pilot, lambda: "updated" in status(pilot.app) and pilot.app.screen._run is None)
         await pilot.pause(0.2)
 
-    assert snap_compare(make_app(_config(local.port)), terminal_size=(80, 24), run_before=query)
+    assert snap_compare(make_app(_config(local.port)), terminal_size=size, run_before=query)
 
 
 async def test_every_action_has_a_key_and_a_palette_entry(make_app):

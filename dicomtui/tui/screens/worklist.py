@@ -22,13 +22,27 @@ from ..query_runs import Run, RunFinished
 from ..themes import colour, state_colour
 from ..widgets.result_table import ResultTable
 from ..widgets.worklist_form import Filters, WorklistForm
-from ..worklist_view import Column, cells, column_sort_key, columns_for, day_text, detail, haystack, one_day, order_key
+from ..worklist_view import (
+    Column,
+    cells,
+    column_sort_key,
+    columns_for,
+    day_text,
+    detail,
+    haystack,
+    id_width,
+    one_day,
+    order_key,
+)
 from .section import SectionScreen
 from .worklist_commands import WorklistCommands
 from .worklist_presets import WorklistPresets
 from .worklist_table_keys import WorklistTableKeys
 
-SIDE_DETAIL_WIDTH = 160  # from this many columns the attribute pane stands beside the table, not below it
+# From this many columns the attribute pane (56 cells and a border, app.tcss) stands beside the table, not below
+# it: the table keeps about 120 cells, enough for birth date, sex and status beside the names. Narrower, the
+# pane beside it would leave the table the 80-column set of columns.
+SIDE_DETAIL_WIDTH = 180
 FILTER_FIELDS = ("start_date", "start_time", "patient_name", "patient_id", "birth_date", "sex", "accession_number",
                  "modality", "requested_procedure_description", "step_description", "station_ae_title",
                  "station_name", "status", "referring_physician", "performing_physician", "location", "step_id",
@@ -52,7 +66,9 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
     COMMANDS = SectionScreen.COMMANDS | {WorklistCommands}
     HELP = ("Ask a worklist server (a RIS, or this machine's own worklist) what is scheduled, the way a modality "
             "asks: as its station AE title, for its modality, for a day (presets are worked out again at every "
-            "refresh). Enter in the form asks; each scheduled procedure step is a row. R asks again and compares: "
+            "refresh). Enter in the form asks; each scheduled procedure step is a row, and the columns that do not "
+            "fit lie to the right (left and right move a column; arrows on the header say there are more). "
+            "R asks again and compares: "
             "rows that appeared are highlighted, changed ones marked, and the status line counts the ones that "
             "vanished. a refreshes every [worklist] refresh_seconds (30 s unless set) until pressed again. "
             "Enter or i enlarges the pane with every attribute of the highlighted item, sequences included. "
@@ -92,6 +108,7 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
         self._filter = ""
         self._sort: str | None = None  # a Column key
         self._columns: list[Column] = []
+        self._fit = 0  # how many of _columns fill the table's width; the others lie past its right edge
         self._run: Run | None = None
         self._comparing = False  # the run under way asks what the rows shown answered: compare them
         self._updated: str | None = None  # HH:MM:SS of the rows shown
@@ -285,12 +302,12 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
         rows, shown = self._rows, self._shown
         day = one_day(rows)
         width = self._table.scrollable_content_region.width or self.size.width
-        columns = columns_for(width, day is not None)
+        columns, fit = columns_for(width, day is not None, id_width(rows))
         cursor = min(self._table.cursor_row, max(len(shown) - 1, 0))
         with self.app.batch_update():
-            if columns != self._columns:
-                self._columns = columns
-                self._table.set_columns([(c.heading, c.width) for c in columns])
+            if (columns, fit) != (self._columns, self._fit):
+                self._columns, self._fit = columns, fit
+                self._table.set_columns([(c.heading, c.width) for c in columns], fit=fit)
             self._table.show_rows(len(shown), lambda i: cells(rows[shown[i]], columns, day is not None),
                                   cursor=cursor, marks=self.row_mark)
             self._show_status()
