@@ -93,7 +93,8 @@ async def ask(pilot, screen: WorklistScreen, done: str = "updated") -> None:
     await wait_for(pilot, lambda: done in status(pilot.app) and screen._run is None)
 
 
-async def test_query_filter_detail_and_refresh_highlights(make_app, local, folder):
+async def test_query_filter_detail_and_refresh_highlights(make_app, local, folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     app = make_app(_config(local.port))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_worklist(pilot)
@@ -135,10 +136,25 @@ async def test_query_filter_detail_and_refresh_highlights(make_app, local, folde
         write_worklist(folder, LATER)
         await pilot.press("R")
         await wait_for(pilot, lambda: "+1 new" in status(app) and screen._run is None)
-        assert "1 vanished" in status(app) and table.row_count == 7
-        marked = [i for i in range(table.row_count) if screen.row_mark(i) == "added"]
-        assert [table.get_row_at(i)[3] for i in marked] == [LATER[0].accession_number]
+        assert "7 steps" in status(app) and "1 vanished" in status(app)
+        marks = {i: screen.row_mark(i) for i in range(table.row_count) if screen.row_mark(i)}
+        assert table.row_count == 8 and sorted(marks.values()) == ["added", "vanished"]
+        [added] = [i for i, mark in marks.items() if mark == "added"]
+        assert table.get_row_at(added)[3] == LATER[0].accession_number
+        # The step gone stays in its place (the first, at 08:00), marked, until the next refresh.
+        assert marks.get(0) == "vanished" and table.get_row_at(0)[3] == SPECS[0].accession_number
+        assert line(table, 1).startswith("×08:00") and line(table, added + 1).startswith("+")
+        table.move_cursor(0)
+        await pilot.pause()
+        assert detail(app).startswith("No longer scheduled") and SPECS[0].patient.patient_id in detail(app)
         assert any("No longer scheduled" in n.message for n in app.sent_notifications)
+        # An export has what is scheduled: not the vanished step.
+        await pilot.press("x")
+        await wait_for(pilot, lambda: list((tmp_path / "data").rglob("worklist-*.csv")))
+        [as_csv] = list((tmp_path / "data").rglob("worklist-*.csv"))
+        exported = [r["AccessionNumber"] for r in csv.DictReader(as_csv.open(encoding="utf-8"))]
+        assert len(exported) == 7 and SPECS[0].accession_number not in exported
+        assert LATER[0].accession_number in exported
         # Another question (a station) is not compared with the rows before.
         screen.query_one("#wl-station", Input).value = "CT01"
         await ask(pilot, screen)
@@ -146,15 +162,26 @@ async def test_query_filter_detail_and_refresh_highlights(make_app, local, folde
         assert "new" not in status(app) and "as CT01" in status(app)
 
 
-async def test_auto_refresh_notices_a_new_item(make_app, local, folder):
+async def test_auto_refresh_notices_a_new_item_and_a_vanished_one(make_app, local, folder):
     app = make_app(_config(local.port, refresh=1))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_worklist(pilot)
+        table = screen.query_one(ResultTable)
         await ask(pilot, screen)
-        await pilot.press("a")
+        await pilot.press("a")  # asks at once, then a second after each answer
         assert "auto 1 s" in status(app)
+        await wait_for(pilot, lambda: screen._run is None)
+        # Both changes between two refreshes: no refresh starts while this (synchronous) code runs.
         write_worklist(folder, LATER)
+        (folder / f"{SPECS[-1].accession_number}.wl").unlink()
         await wait_for(pilot, lambda: "+1 new" in status(app), timeout=8)
+        assert "1 vanished" in status(app) and "7 steps" in status(app) and table.row_count == 8
+        [gone] = [i for i in range(table.row_count) if screen.row_mark(i) == "vanished"]
+        assert table.get_row_at(gone)[3] == SPECS[-1].accession_number
+        # The next refresh, with nothing new: the vanished step is no longer shown.
+        await wait_for(pilot, lambda: "vanished" not in status(app) and screen._run is None, timeout=8)
+        assert table.row_count == 7 and "7 steps" in status(app) and "new" not in status(app)
+        assert SPECS[-1].accession_number not in {table.get_row_at(i)[3] for i in range(7)}
         await pilot.press("a")
         assert "auto" not in status(app) and screen._timer is None
 

@@ -26,6 +26,9 @@ MIN_REST = 10  # the least a "what is left" column gets when the others fill the
 _CONTROLS = {code: "?" for code in [*range(32), 127]}
 
 Column = tuple[str, int | None]  # heading, width (None: what is left)
+# Drawn in the blank before a marked row's first column, so that the mark shows without colour too (NO_COLOR, a
+# plain capture of the screen, a reader who cannot tell green from yellow).
+MARK_GLYPHS = {"added": "+", "changed": "~", "vanished": "×"}
 
 
 def printable(text: str) -> str:
@@ -80,6 +83,10 @@ class ResultTable(ScrollView, can_focus=True):
         & > .result-table--changed {
             color: $text-warning;
         }
+        & > .result-table--vanished {
+            color: $text-muted;
+            text-style: strike;
+        }
         & > .result-table--cursor {
             background: $block-cursor-blurred-background;
             color: $block-cursor-blurred-foreground;
@@ -88,8 +95,9 @@ class ResultTable(ScrollView, can_focus=True):
     }
     """
     COMPONENT_CLASSES = {"result-table--header", "result-table--even-row", "result-table--odd-row",
-                         "result-table--cursor", "result-table--added", "result-table--changed"}
-    MARKS = ("added", "changed")  # what `marks(i)` may say of a row: drawn with result-table--<mark>
+                         "result-table--cursor", "result-table--added", "result-table--changed",
+                         "result-table--vanished"}
+    MARKS = tuple(MARK_GLYPHS)  # what `marks(i)` may say of a row: drawn with result-table--<mark>
     BINDINGS = [
         Binding("enter", "select", "Select", show=False, id="results.select", tooltip="Select the highlighted row"),
         Binding("up", "cursor_up", "Up", show=False, id="results.up", tooltip="Highlight the row above"),
@@ -142,7 +150,8 @@ class ResultTable(ScrollView, can_focus=True):
     def show_rows(self, count: int, cells: Callable[[int], Sequence[str]], cursor: int = 0,
                   marks: Callable[[int], str | None] | None = None) -> None:
         """Show `count` rows whose cells come from `cells(i)`, with the cursor on row `cursor`; `marks(i)`,
-        when given, names one of MARKS for a row to stand out (a row new since the last refresh), or None."""
+        when given, names one of MARKS for a row to stand out (a row new since the last refresh, one gone
+        since), or None."""
         self._cells = cells
         self._marks = marks
         self._count = count
@@ -291,6 +300,7 @@ class ResultTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         scroll_x, scroll_y = self.scroll_offset
         base = self.rich_style
+        mark = None
         if y == 0:
             texts: Sequence[str] = [h for h, _w in self._columns]
             style = base + self.get_component_rich_style("result-table--header")
@@ -306,7 +316,7 @@ class ResultTable(ScrollView, can_focus=True):
                 style += self.get_component_rich_style(f"result-table--{mark}")
             if row == self._cursor:
                 style += self.get_component_rich_style("result-table--cursor")
-        line = self._line(texts, self._column_widths(width))
+        line = self._line(texts, self._column_widths(width), MARK_GLYPHS.get(mark or "", ""))
         strip = Strip([Segment(line, style)]).crop_extend(scroll_x, scroll_x + width, style)
         if y == 0 and self._fit is not None and width > 2:  # arrows on the header where columns lie past an edge
             left = "←" if scroll_x > 0 else ""
@@ -317,9 +327,10 @@ class ResultTable(ScrollView, can_focus=True):
         return strip
 
     @staticmethod
-    def _line(texts: Sequence[str], widths: list[int]) -> str:
+    def _line(texts: Sequence[str], widths: list[int], glyph: str = "") -> str:
         pad = " " * PADDING
-        return "".join(pad + fit(text, w) + pad for text, w in zip(texts, widths, strict=False))
+        line = "".join(pad + fit(text, w) + pad for text, w in zip(texts, widths, strict=False))
+        return glyph + line[len(glyph):] if glyph and PADDING else line
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
