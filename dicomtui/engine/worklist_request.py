@@ -17,8 +17,8 @@ from ..dicom.validation import AE_TITLE_MAX, InvalidValue
 from ..dicom.worklist_dates import DATE_HELP, DATE_PRESETS, preset_name, preset_range, resolve_date
 from .query_request import check_value
 
-__all__ = ["DATE_HELP", "DATE_PRESETS", "MWL_FIND", "WorklistRequest", "preset_name", "preset_range",
-           "resolve_date"]
+__all__ = ["DATE_HELP", "DATE_PRESETS", "MWL_FIND", "WorklistRequest", "check_modality", "check_station",
+           "preset_name", "preset_range", "resolve_date"]
 
 # Modality Worklist Information Model - FIND (PS3.4 K.6.1.2).
 MWL_FIND = "1.2.840.10008.5.1.4.31"
@@ -26,7 +26,8 @@ MWL_FIND = "1.2.840.10008.5.1.4.31"
 _CODE_STRING = re.compile(r"^[A-Z0-9 _*?]*$")  # CS: upper case, digits, space, underscore (+ wildcards)
 
 
-def _code(value: str, what: str) -> str:
+def check_modality(value: str, what: str = "the modality") -> str:
+    """A modality filter, upper case; InvalidValue after "`what`: " when it is not a code."""
     value = value.strip().upper()  # modalities are upper case (CS); "ct" is what people type
     if len(value) > 16 or not _CODE_STRING.match(value):
         raise InvalidValue(f"{what}: {value!r} is not a code such as CT, MR or US (letters and digits, at most "
@@ -34,10 +35,11 @@ def _code(value: str, what: str) -> str:
     return value
 
 
-def _station(value: str) -> str:
+def check_station(value: str, what: str = "the station AE title") -> str:
+    """A Scheduled Station AE Title filter; InvalidValue after "`what`: " when it is not an AE title."""
     value = value.strip()
     if len(value) > AE_TITLE_MAX or "\\" in value or not value.isascii():
-        raise InvalidValue(f"the station AE title {value!r} is not an AE title (at most {AE_TITLE_MAX} plain "
+        raise InvalidValue(f"{what}: {value!r} is not an AE title (at most {AE_TITLE_MAX} plain "
                            "ASCII characters, no backslash)")
     return value
 
@@ -69,8 +71,8 @@ class WorklistRequest:
         else:
             self.date = resolve_date(self.date)  # checked now, so a bad date fails before any network
         self.time = check_value("ScheduledProcedureStepStartTime", "TM", self.time) if self.time.strip() else ""
-        self.modality = _code(self.modality, "the modality") if self.modality.strip() else ""
-        self.station = _station(self.station) if self.station.strip() else ""
+        self.modality = check_modality(self.modality) if self.modality.strip() else ""
+        self.station = check_station(self.station) if self.station.strip() else ""
         self.performing_physician = self.performing_physician.strip()
         self.patient_name = self.patient_name.strip()
         self.patient_id = self.patient_id.strip()

@@ -15,6 +15,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from ...config import LOCAL_NODE, Node
+from ...config.target import local_node
 from ...dicom.validation import InvalidValue
 from ...engine.loading import import_engine
 from ..query_levels import text
@@ -52,13 +53,6 @@ FILTER_FIELDS = ("start_date", "start_time", "patient_name", "patient_id", "birt
 def now() -> datetime.datetime:
     """The local time: what date presets mean and when the rows were last updated (tests fix it here)."""
     return datetime.datetime.now()
-
-
-def local_node(config) -> Node:
-    """This machine's receiver as a node: it serves the local worklist ([local] worklists)."""
-    bind = config.local.bind
-    host = "127.0.0.1" if bind in ("", "0.0.0.0") else "::1" if bind == "::" else bind
-    return Node(LOCAL_NODE, config.local.ae_title, host, config.local.port, description="this machine's receiver")
 
 
 class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
