@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, OptionList, Select, Static
 
 from dicomtui.dicom.synthetic_worklist import make_worklist_specs, write_worklist
 from dicomtui.tui.screens import worklist as worklist_screen
@@ -100,6 +100,11 @@ async def test_query_filter_detail_and_refresh_highlights(make_app, local, folde
         screen = await open_worklist(pilot)
         table = screen.query_one(ResultTable)
         assert "press enter" in detail(app)
+        # Placeholders read as hints, never as a value already set ("CT" alone looked like a filter in force).
+        modality = screen.query_one("#wl-modality", Input)
+        assert modality.placeholder == "e.g. CT" and modality.content_region.width >= len("e.g. CT")
+        for field in ("station", "patient"):
+            assert "e.g." in screen.query_one(f"#wl-{field}", Input).placeholder
         await ask(pilot, screen)
         assert table.row_count == 7 and "7 steps on 2026-01-15" in status(app) and "updated 10:30:00" in status(app)
         assert app.focused is table
@@ -205,13 +210,15 @@ async def test_station_presets_keep_the_config_comments(make_app, local):
             "MR room", "this machine", "MR01", "MR", "week")
         text = Path("config.toml").read_text()
         assert text.startswith(original) and 'station = "MR01"' in text
-        # Another form, then the preset: it fills the form back and asks.
+        # Another form, then the preset: it fills the form back and asks, o and its number.
         screen.query_one("#wl-station", Input).value = ""
         screen.query_one("#wl-preset", Select).value = "any"
         await pilot.press("o")
         await pilot.pause()
         assert isinstance(app.screen, PickScreen)
-        await pilot.press("enter")
+        listed = app.screen.query_one(OptionList).get_option_at_index(0).prompt
+        assert str(listed) == "1  MR room  (this machine, as MR01, MR, this week)"
+        await pilot.press("1")
         await wait_for(pilot, lambda: "updated" in status(app) and screen._run is None)
         table = screen.query_one(ResultTable)
         assert table.row_count == 1 and table.get_row_at(0)[5] == "MR01"

@@ -68,8 +68,8 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
             "Enter or i enlarges the pane with every attribute of the highlighted item, sequences included. "
             "/ filters the rows, s sorts by the next column, x saves the shown rows as CSV in the data folder and "
             "X as JSON (as 'dicomtui worklist --json'; vanished rows are left out). S keeps the node and filters "
-            "as a preset in the config file, o opens one and runs it (d in that list deletes one). c stops a "
-            "query, f goes back to the form.")
+            "as a preset in the config file, o lists them and a digit (or enter) runs one (d in that list deletes "
+            "one). c stops a query, f goes back to the form.")
     BINDINGS = [
         Binding("ctrl+r", "run_query", "Query", id="worklist.run", tooltip="Ask the node with the form's filters"),
         Binding("R", "refresh", "Refresh", id="worklist.refresh",
