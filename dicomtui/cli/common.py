@@ -51,7 +51,7 @@ class Context:
             raise config_error(exc) from None
 
     def target(self, text: str) -> tuple[Config, Node]:
-        """The config and the node TARGET names (a node name or AE@HOST:PORT), or exit 2 saying why."""
+        """The config and the node TARGET names (a node name, "this machine" or AE@HOST:PORT), or exit 2 saying why."""
         config = self.config()
         try:
             return config, resolve_target(text, config)

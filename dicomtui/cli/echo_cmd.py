@@ -25,7 +25,7 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
         help="check a node with C-ECHO",
         description="Send C-ECHO to a node and report whether it answers and how fast.",
     )
-    parser.add_argument("target", metavar="TARGET", help="a node name, or AE@HOST:PORT")
+    parser.add_argument("target", metavar="TARGET", help="a node name, 'this machine' or AE@HOST:PORT")
     parser.add_argument("--count", type=int, default=1, metavar="N",
                         help="number of C-ECHOs on one association (default 1)")
     parser.add_argument("--timeout", type=float, default=None, metavar="S",

@@ -34,7 +34,7 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
         description="Query a node with C-FIND and print the matches. Keys are DICOM keywords or tags: "
                     "-k PatientName=SMITH* -k StudyDate=20240101-20240131 -k '(0008,0050)=A123'.",
     )
-    parser.add_argument("target", metavar="TARGET", help="a node name, or AE@HOST:PORT")
+    parser.add_argument("target", metavar="TARGET", help="a node name, 'this machine' or AE@HOST:PORT")
     parser.add_argument("--level", choices=("patient", "study", "series", "image"), default="study",
                         help="query level (default study)")
     parser.add_argument("--model", choices=("patient", "study"), default="study",

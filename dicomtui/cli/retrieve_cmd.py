@@ -35,7 +35,7 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
         "move", parents=[parent], help="ask a node to send a study, series or instance somewhere (C-MOVE)",
         description="Ask an archive to send a study, series or instance to a destination AE (C-MOVE). "
                     "The level follows from the most specific UID given.")
-    move.add_argument("target", metavar="TARGET", help="a node name, or AE@HOST:PORT")
+    move.add_argument("target", metavar="TARGET", help="a node name, 'this machine' or AE@HOST:PORT")
     move.add_argument("--dest", required=True, metavar="AE", help="the AE title to send to (known to the archive)")
     _selection(move)
     move.set_defaults(run=run_move)
@@ -44,7 +44,7 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
         "get", parents=[parent], help="fetch a study, series or instance into the local archive (C-GET)",
         description="Fetch a study, series or instance with C-GET straight into the local archive "
                     "(the [local] storage folder); the receiver need not be running.")
-    get.add_argument("target", metavar="TARGET", help="a node name, or AE@HOST:PORT")
+    get.add_argument("target", metavar="TARGET", help="a node name, 'this machine' or AE@HOST:PORT")
     _selection(get)
     get.set_defaults(run=run_get)
 

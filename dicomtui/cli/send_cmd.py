@@ -39,7 +39,7 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
         description="Send DICOM files and folders (recursively) to a node with C-STORE. The send is a job: "
                     "transient failures are retried with back-off, and if this command is killed, "
                     "'dicomtui jobs resume' sends what is left without sending anything twice.")
-    parser.add_argument("target", metavar="TARGET", help="a node name, or AE@HOST:PORT")
+    parser.add_argument("target", metavar="TARGET", help="a node name, 'this machine' or AE@HOST:PORT")
     parser.add_argument("paths", metavar="PATH", nargs="+", help="files or folders; files that are not DICOM are "
                         "skipped and listed")
     parser.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL, metavar="N",

@@ -18,7 +18,7 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
         description="Ask a RIS or worklist server what is scheduled, the way a modality asks: for its station "
                     "AE title, its modality and a day. Each scheduled procedure step is one row.",
     )
-    parser.add_argument("target", metavar="TARGET", help="a node name, or AE@HOST:PORT")
+    parser.add_argument("target", metavar="TARGET", help="a node name, 'this machine' or AE@HOST:PORT")
     parser.add_argument("--date", default="", metavar="DATE",
                         help="scheduled start date: today, tomorrow, yesterday, week, YYYYMMDD or "
                              "YYYYMMDD-YYYYMMDD (default: any date)")
@@ -33,10 +33,14 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from ..engine.worklist import WorklistRequest, query_worklist, resolve_date
+    from ..engine.worklist import WorklistRequest, query_worklist
+    from ..engine.worklist_request import check_modality, check_station, resolve_date
 
     try:
-        resolve_date(args.date, what="--date")  # checked first, to name the option in the message
+        # Checked first, to name the option in the message; the request checks the same again.
+        resolve_date(args.date, what="--date")
+        check_modality(args.modality, what="--modality")
+        check_station(args.station, what="--station")
         request = WorklistRequest(date=args.date, modality=args.modality, station=args.station,
                                   patient_name=args.patient)
     except InvalidValue as exc:

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from ..dicom.validation import AE_TITLE_MAX, InvalidValue
+from ..dicom.worklist_dates import canonical_date
 from .model import LOCAL_NODE, Node, WorklistOptions, WorklistPreset
 from .problems import LineFinder, Problem
 from .queries import check_query_name
@@ -13,11 +14,6 @@ from .receiver_options import whole
 from .tables import check_entries, check_fields, check_table
 
 PRESET_KEYS = {"name", "node", "station", "modality", "date"}
-# What the engine accepts too (worklist_request.py), checked here without importing the engine:
-# a preset word, or a date or range of dates as YYYYMMDD or YYYY-MM-DD.
-_DATE_WORDS = {"", "any", "today", "tomorrow", "yesterday", "week"}
-_DATE = r"(\d{8}|\d{4}-\d{2}-\d{2})"
-_DATES = re.compile(rf"^{_DATE}?(-{_DATE}?)?$")
 _CODE = re.compile(r"^[A-Za-z0-9 _*?]{0,16}$")
 
 
@@ -73,6 +69,8 @@ def _modality(value: Any) -> str:
 
 
 def _date(value: Any) -> str:
-    if isinstance(value, str) and (value.strip().lower() in _DATE_WORDS or _DATES.match(value.strip())):
-        return value.strip()
-    raise InvalidValue(f"use today, tomorrow, week, a date YYYYMMDD or a range YYYYMMDD-YYYYMMDD, not {value!r}")
+    """Checked as `dicomtui worklist --date` and the Worklist screen check it (one function for all three), so a
+    preset the screen saved always runs, and one written by hand fails here, with its line, not when it runs."""
+    if not isinstance(value, str):
+        raise InvalidValue(f"must be a date, a range or a preset such as \"today\", in quotes, not {value!r}")
+    return canonical_date(value)

@@ -1,9 +1,10 @@
 """What a Modality Worklist query asks, as plain data: filters as a modality sets them, no pydicom here.
 
 A scanner asks its worklist "for my AE title, my modality, today". `WorklistRequest` holds those filters as
-typed; `resolve_date(text, today)` turns a date filter (a preset like "today" or a DICOM date or range) into
-the value that goes into Scheduled Procedure Step Start Date. Presets are kept as words in the request and
-resolved when the query runs, so a screen refreshing across midnight asks for the new day.
+typed; `resolve_date(text, today)` (dicom/worklist_dates.py, shared with the config's presets) turns a date
+filter (a preset like "today" or a DICOM date or range) into the value that goes into Scheduled Procedure Step
+Start Date. Presets are kept as words in the request and resolved when the query runs, so a screen refreshing
+across midnight asks for the new day.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ import re
 from dataclasses import dataclass
 
 from ..dicom.validation import AE_TITLE_MAX, InvalidValue
+from ..dicom.worklist_dates import DATE_HELP, DATE_PRESETS, preset_name, preset_range, resolve_date
 from .query_request import check_value
+
+__all__ = ["DATE_HELP", "DATE_PRESETS", "MWL_FIND", "WorklistRequest", "check_modality", "check_station",
+           "preset_name", "preset_range", "resolve_date"]
 
 # Modality Worklist Information Model - FIND (PS3.4 K.6.1.2).
 MWL_FIND = "1.2.840.10008.5.1.4.31"
@@ -35,69 +40,11 @@ STEP_KEYS = (
 # Asked for whole (an empty sequence is universal matching: every item comes back).
 STEP_SEQUENCES = ("ScheduledProtocolCodeSequence",)
 
-DATE_PRESETS = ("today", "tomorrow", "yesterday", "week")
-# Other spellings users type for the same presets.
-_PRESET_ALIASES = {"this-week": "week", "this week": "week", "thisweek": "week", "this_week": "week"}
-DATE_HELP = "today, tomorrow, yesterday, week (this week, Monday to Sunday), YYYYMMDD or YYYYMMDD-YYYYMMDD"
-
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _CODE_STRING = re.compile(r"^[A-Z0-9 _*?]*$")  # CS: upper case, digits, space, underscore (+ wildcards)
 
 
-def _one_date(text: str, what: str) -> str:
-    iso = _ISO.match(text)
-    compact = "".join(iso.groups()) if iso else text
-    if not re.fullmatch(r"\d{8}", compact):
-        raise InvalidValue(f"{what}: {text!r} is not a date; write {DATE_HELP}")
-    try:
-        datetime.date(int(compact[:4]), int(compact[4:6]), int(compact[6:]))
-    except ValueError as exc:
-        raise InvalidValue(f"{what}: {text!r} is not a valid date ({exc})") from None
-    return compact
-
-
-def preset_name(text: str) -> str | None:
-    """The canonical preset ("today", "week"...) `text` names, or None."""
-    key = text.strip().lower()
-    key = _PRESET_ALIASES.get(key, key)
-    return key if key in DATE_PRESETS else None
-
-
-def preset_range(preset: str, today: datetime.date) -> str:
-    """The DICOM date or date range a preset stands for on `today`."""
-    if preset == "week":
-        monday = today - datetime.timedelta(days=today.weekday())
-        return f"{monday:%Y%m%d}-{monday + datetime.timedelta(days=6):%Y%m%d}"
-    offset = {"today": 0, "tomorrow": 1, "yesterday": -1}[preset]
-    return f"{today + datetime.timedelta(days=offset):%Y%m%d}"
-
-
-def resolve_date(text: str, today: datetime.date | None = None, what: str = "the date") -> str:
-    """The Scheduled Procedure Step Start Date to send for a date filter ("" for any date).
-
-    Accepts a preset (DATE_PRESETS), YYYYMMDD, YYYY-MM-DD, and ranges of those, open at either end
-    (20240101-, -20240131). InvalidValue says what is wrong in words.
-    """
-    text = (text or "").strip()
-    if text.lower() in ("", "any", "all"):
-        return ""
-    preset = preset_name(text)
-    if preset is not None:
-        return preset_range(preset, today or datetime.date.today())
-    if _ISO.match(text) or "-" not in text:
-        return _one_date(text, what)
-    # A range: split at the '-' that is not inside an ISO date.
-    match = re.fullmatch(r"(\d{4}-\d{2}-\d{2}|[^-]*)-(\d{4}-\d{2}-\d{2}|[^-]*)", text)
-    if not match or not (match[1] or match[2]):
-        raise InvalidValue(f"{what}: {text!r} is not a date or a range; write {DATE_HELP}")
-    lo = _one_date(match[1].strip(), what) if match[1].strip() else ""
-    hi = _one_date(match[2].strip(), what) if match[2].strip() else ""
-    if lo and hi and lo > hi:
-        raise InvalidValue(f"{what}: the range {text!r} ends before it starts")
-    return f"{lo}-{hi}"
-
-
-def _code(value: str, what: str) -> str:
+def check_modality(value: str, what: str = "the modality") -> str:
+    """A modality filter, upper case; InvalidValue after "`what`: " when it is not a code."""
     value = value.strip().upper()  # modalities are upper case (CS); "ct" is what people type
     if len(value) > 16 or not _CODE_STRING.match(value):
         raise InvalidValue(f"{what}: {value!r} is not a code such as CT, MR or US (letters and digits, at most "
@@ -105,10 +52,11 @@ def _code(value: str, what: str) -> str:
     return value
 
 
-def _station(value: str) -> str:
+def check_station(value: str, what: str = "the station AE title") -> str:
+    """A Scheduled Station AE Title filter; InvalidValue after "`what`: " when it is not an AE title."""
     value = value.strip()
     if len(value) > AE_TITLE_MAX or "\\" in value or not value.isascii():
-        raise InvalidValue(f"the station AE title {value!r} is not an AE title (at most {AE_TITLE_MAX} plain "
+        raise InvalidValue(f"{what}: {value!r} is not an AE title (at most {AE_TITLE_MAX} plain "
                            "ASCII characters, no backslash)")
     return value
 
@@ -140,8 +88,8 @@ class WorklistRequest:
         else:
             self.date = resolve_date(self.date)  # checked now, so a bad date fails before any network
         self.time = check_value("ScheduledProcedureStepStartTime", "TM", self.time) if self.time.strip() else ""
-        self.modality = _code(self.modality, "the modality") if self.modality.strip() else ""
-        self.station = _station(self.station) if self.station.strip() else ""
+        self.modality = check_modality(self.modality) if self.modality.strip() else ""
+        self.station = check_station(self.station) if self.station.strip() else ""
         self.performing_physician = self.performing_physician.strip()
         self.patient_name = self.patient_name.strip()
         self.patient_id = self.patient_id.strip()

@@ -6,9 +6,10 @@ attribute), so the screen stays quick to open.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from .query_levels import sort_key, text
@@ -22,35 +23,57 @@ class Column:
     width: int | None  # None: a share of what is left
 
 
+PADDING = 2  # cells around each column (ResultTable's padding, both sides)
+LEAST_SHARE = 14  # a "what is left" column narrower than this cuts most names and procedures
+ID_WIDTHS = (10, 16)  # Patient ID: as wide as the longest ID shown, within these
+
 _START_DAY = Column("start", "Time", 5)  # every row on one day: the day is said in the status line instead
 _START = Column("start", "Start", 11)  # MM-DD HH:MM
 _PATIENT = Column("patient_name", "Patient", None)
-_ID = Column("patient_id", "Patient ID", 12)
+_ID = Column("patient_id", "Patient ID", 14)
 _BORN = Column("birth_date", "Born", 10)
 _SEX = Column("sex", "Sex", 3)
 _ACCESSION = Column("accession_number", "Accession", 10)
 _MODALITY = Column("modality", "Mod", 3)
 _STATION = Column("station_ae_title", "Station", 8)
 _PROCEDURE = Column("procedure", "Procedure", None)  # the step's description, else the requested one
-_REQUESTED = Column("requested_procedure_description", "Requested procedure", None)
+_REQUESTED = Column("requested_procedure_description", "Req. procedure", None)
 _STEP = Column("step_description", "Step", None)
 _STATUS = Column("status", "Status", 9)
-_REFERRING = Column("referring_physician", "Referring", 14)
+_REFERRING = Column("referring_physician", "Referring", 16)
+# Past the right edge (left and right scroll to them), at widths of their own.
+_REQUESTED_AFTER = Column("requested_procedure_description", "Requested procedure", 28)
 
-# Widths of the table (cells) from which each set of columns is shown: at 80 columns what a modality's
-# list shows; wider, more of what the issue lists, all of it from 150.
-_SETS: tuple[tuple[int, tuple[Column, ...]], ...] = (
-    (150, (_PATIENT, _ID, _BORN, _SEX, _ACCESSION, _MODALITY, _REQUESTED, _STEP, _STATION, _STATUS,
-           _REFERRING)),
-    (110, (_PATIENT, _ID, _BORN, _SEX, _ACCESSION, _MODALITY, _PROCEDURE, _STATION, _STATUS)),
-    (0, (_PATIENT, _ID, _ACCESSION, _MODALITY, _STATION, _PROCEDURE)),
+# What the table shows within its width, the most first: everything the issue lists; without referring
+# physician and with one procedure column; at 80 columns, what a modality's own list shows. Whatever a set
+# leaves out of AFTER follows it past the right edge, so every column is there at every width.
+_SETS: tuple[tuple[Column, ...], ...] = (
+    (_PATIENT, _ID, _BORN, _SEX, _ACCESSION, _MODALITY, _REQUESTED, _STEP, _STATION, _STATUS, _REFERRING),
+    (_PATIENT, _ID, _BORN, _SEX, _ACCESSION, _MODALITY, _PROCEDURE, _STATION, _STATUS),
+    (_PATIENT, _ID, _ACCESSION, _MODALITY, _STATION, _PROCEDURE),
 )
+_AFTER = (_BORN, _SEX, _STATUS, _REFERRING, _REQUESTED_AFTER)
 
 
-def columns_for(width: int, one_day: bool) -> list[Column]:
-    """The columns for a table `width` cells wide; the start column is a time alone when `one_day`."""
-    chosen = next(columns for least, columns in _SETS if width >= least)
-    return [_START_DAY if one_day else _START, *chosen]
+def least_width(columns: list[Column] | tuple[Column, ...]) -> int:
+    """The cells `columns` need with each "what is left" column LEAST_SHARE wide."""
+    return sum((LEAST_SHARE if c.width is None else c.width) + PADDING for c in columns)
+
+
+def id_width(rows: list[Any]) -> int:
+    """Patient ID as wide as the longest one shown (never under its heading, never over ID_WIDTHS[1])."""
+    longest = max((cell_len(text(row.patient_id)) for row in rows), default=_ID.width)
+    return max(ID_WIDTHS[0], min(ID_WIDTHS[1], longest))
+
+
+def columns_for(width: int, one_day: bool, patient_id: int = 14) -> tuple[list[Column], int]:
+    """The columns for a table `width` cells wide, and how many of them fill that width (the rest follow
+    past its right edge); the start column is a time alone when `one_day`, Patient ID `patient_id` wide."""
+    start = _START_DAY if one_day else _START
+    sets = [[start, *(replace(c, width=patient_id) if c is _ID else c for c in chosen)] for chosen in _SETS]
+    shown = next((s for s in sets if least_width(s) <= width), sets[-1])
+    keys = {c.key for c in shown}
+    return shown + [c for c in _AFTER if c.key not in keys], len(shown)
 
 
 def _day(date: str) -> str:

@@ -228,6 +228,12 @@ def test_refresh_sees_an_item_added_and_one_removed(tmp_path, receiver_factory):
     write_worklist(source, specs[:3])
     with running(start_wlmscpfs, tmp_path, source, ae_title="WLREFRESH", extra_args=["-dfr"]) as wlm:
         _refresh_and_compare(Node("wlm", wlm.ae_title, HOST, wlm.port), wlm.ae_dir, specs)
+    # Orthanc's worklist plugin reads its folder at every query too.
+    served = tmp_path / "orthanc-worklists"
+    write_worklist(served, specs[:3])
+    with running(start_orthanc, tmp_path, ae_title="ORTHANCRF", modalities={AE: (HOST, free_port())},
+                 worklists_dir=served, stop_kwargs=ORTHANC_STOP) as orthanc:
+        _refresh_and_compare(Node("orthanc", orthanc.ae_title, HOST, orthanc.port), served, specs)
     local = tmp_path / "local"
     write_worklist(local, specs[:3])
     rx = receiver_factory(worklists=local)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 import json
 import shutil
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from dicomtui.dicom.synthetic_worklist import make_worklist_specs, write_worklis
 from dicomtui.engine.receiver import Receiver, ReceiverSettings
 from dicomtui.engine.worklist import WorklistRequest, query_worklist
 
-from ..cli_runner import run, run_all
+from ..cli_runner import run, run_all, start
 from .harness import HOST, free_port
 from .receiver_fixtures import write_config
 
@@ -123,6 +125,7 @@ def test_exit_codes_and_sentences(home, local, storescp, orthanc_factory, tmp_pa
         "not-a-date": ("worklist", _target(local), "--date", "soon", "--json"),
         "reversed": ("worklist", _target(local), "--date", "20240131-20240101"),
         "bad-station": ("worklist", _target(local), "--station", "A\\B"),
+        "bad-modality": ("worklist", _target(local), "--modality", "C-T", "--json"),
         "closed": ("worklist", f"NOBODY@{HOST}:{free_port()}", "--json"),
         "unknown-node": ("worklist", "nosuchnode"),
         "storage-only": ("worklist", f"{storescp.ae_title}@{HOST}:{storescp.port}"),
@@ -134,7 +137,12 @@ def test_exit_codes_and_sentences(home, local, storescp, orthanc_factory, tmp_pa
     assert runs["bad-date"].err == "dicomtui: --date: '2024-13-01' is not a valid date (month must be in 1..12)\n"
     assert runs["not-a-date"].code == 2 and "'soon' is not a date; write today, tomorrow" in runs["not-a-date"].err
     assert runs["reversed"].code == 2 and "ends before it starts" in runs["reversed"].err
-    assert runs["bad-station"].code == 2 and "is not an AE title" in runs["bad-station"].err
+    # Each message names the option, as --date's does.
+    assert runs["bad-station"].code == 2 and runs["bad-station"].err == (
+        "dicomtui: --station: 'A\\\\B' is not an AE title (at most 16 plain ASCII characters, no backslash)\n")
+    assert runs["bad-modality"].code == 2 and runs["bad-modality"].out == "" and runs["bad-modality"].err == (
+        "dicomtui: --modality: 'C-T' is not a code such as CT, MR or US (letters and digits, at most 16 "
+        "characters)\n")
     closed = runs["closed"]
     assert closed.code == 3 and "connection refused" in closed.err and closed.out.strip() == "[]", closed
     assert runs["unknown-node"].code == 2 and "no node named 'nosuchnode'" in runs["unknown-node"].err
@@ -150,7 +158,8 @@ def test_demo_fills_the_worklist_the_default_receiver_serves(home, serve_factory
     assert demo.code == 0, demo
     folder = home.root / "data" / "dicomtui" / "worklists"  # the default: in the data folder
     assert demo.out.splitlines()[-1] == f"demo: 15 worklist item(s) scheduled today and tomorrow in {folder}"
-    served = serve_factory(workers=2)  # no [local] worklists in its config: the default folder
+    port = free_port()  # no [local] worklists in its config: the default folder
+    served = serve_factory(workers=2, port=port, config=f"[local]\nport = {port}\n[receiver]\nmin_free_mb = 0\n")
     today = run(home, "worklist", f"DICOMTUI@{HOST}:{served.port}", "--date", "today", "--json")
     assert today.code == 0, today
     rows = json.loads(today.out)
@@ -161,6 +170,23 @@ def test_demo_fills_the_worklist_the_default_receiver_serves(home, serve_factory
     assert {r["Modality"] for r in rows} >= {"CT", "MR", "CR", "US", "DX"}
     week = run(home, "worklist", f"DICOMTUI@{HOST}:{served.port}", "--date", "week", "--station", "CT01")
     assert week.code == 0 and "station CT01" in week.out.splitlines()[-1], week
+    # "this machine", as the Worklist screen and its presets name the local worklist: the same answer.
+    here = run(home, "worklist", "this machine", "--date", "today", "--json")
+    assert here.code == 0 and json.loads(here.out) == rows, here
+
+
+def test_ctrl_c_exits_130_at_once(home, silent_peer):
+    proc = start(home, ("worklist", f"HUNG@{HOST}:{silent_peer.port}", "--date", "today", "--timeout", "30"))[1]
+    deadline = time.monotonic() + 10
+    while silent_peer.accepted == 0:  # the association request is on its way
+        assert time.monotonic() < deadline, "dicomtui never connected"
+        time.sleep(0.02)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130, (out, err)
+    assert time.monotonic() - sent < 3.0
+    assert err.strip() == "dicomtui: interrupted" and "Traceback" not in err and out == ""
 
 
 def test_worklists_folder_from_the_config(home, tmp_path):

@@ -66,7 +66,8 @@ async def test_send_a_folder_through_the_dialog(make_app, storescp, tmp_path):
         detail = str(app.screen.query_one("#tx-detail", Static).render())
         assert f"{len(files)} sent, 0 failed, 1 skipped" in detail
         await wait_for(pilot, lambda: [r[1] for r in app.screen.failed_rows()] == ["skip"])
-        assert any("Job 1 done" in n.message for n in app.sent_notifications)
+        # The job's process records "done" before it reports; the notification follows from the watcher thread.
+        await wait_for(pilot, lambda: any("Job 1 done" in n.message for n in app.sent_notifications))
     assert len(storescp.received()) == len(files)
 
 

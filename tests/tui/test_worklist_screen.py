@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, OptionList, Select, Static
 
 from dicomtui.dicom.synthetic_worklist import make_worklist_specs, write_worklist
 from dicomtui.tui.screens import worklist as worklist_screen
@@ -66,6 +66,11 @@ def local(receiver_factory, folder):
     return receiver_factory(worklists=folder)
 
 
+def line(table: ResultTable, y: int) -> str:
+    """What the table shows on its line `y` (0: the header), as it is scrolled now."""
+    return table.render_line(y).text
+
+
 def status(app) -> str:
     return str(app.screen.query_one("#wl-status", Static).render())
 
@@ -88,17 +93,26 @@ async def ask(pilot, screen: WorklistScreen, done: str = "updated") -> None:
     await wait_for(pilot, lambda: done in status(pilot.app) and screen._run is None)
 
 
-async def test_query_filter_detail_and_refresh_highlights(make_app, local, folder):
+async def test_query_filter_detail_and_refresh_highlights(make_app, local, folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     app = make_app(_config(local.port))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_worklist(pilot)
         table = screen.query_one(ResultTable)
         assert "press enter" in detail(app)
+        # Placeholders read as hints, never as a value already set ("CT" alone looked like a filter in force).
+        modality = screen.query_one("#wl-modality", Input)
+        assert modality.placeholder == "e.g. CT" and modality.content_region.width >= len("e.g. CT")
+        for field in ("station", "patient"):
+            assert "e.g." in screen.query_one(f"#wl-{field}", Input).placeholder
         await ask(pilot, screen)
         assert table.row_count == 7 and "7 steps on 2026-01-15" in status(app) and "updated 10:30:00" in status(app)
         assert app.focused is table
+        # What a modality's list shows fills the 80 columns; the rest of what the issue lists lies to the right.
         assert [c.heading for c in screen._columns] == ["Time", "Patient", "Patient ID", "Accession", "Mod",
-                                                        "Station", "Procedure"]
+                                                        "Station", "Procedure", "Born", "Sex", "Status",
+                                                        "Referring", "Requested procedure"]
+        assert screen._fit == 7
         assert table.get_row_at(0)[0] == "08:00" and table.get_row_at(0)[5] == "CT01"
         # Filter by a station, then clear it.
         await pilot.press("slash", *"DX01")
@@ -111,7 +125,7 @@ async def test_query_filter_detail_and_refresh_highlights(make_app, local, folde
         await pilot.press("s")
         names = [table.get_row_at(i)[1] for i in range(7)]
         assert names == sorted(names) and "sorted by Patient" in status(app)
-        await pilot.press(*"ssssss")  # through the other columns, back to the worklist's order
+        await pilot.press(*"s" * 11)  # through the other columns, back to the worklist's order
         assert "sorted by" not in status(app) and table.get_row_at(0)[0] == "08:00"
         # The detail pane: every attribute, the steps' sequence with its nested protocol codes.
         await pilot.press("enter")
@@ -127,10 +141,25 @@ async def test_query_filter_detail_and_refresh_highlights(make_app, local, folde
         write_worklist(folder, LATER)
         await pilot.press("R")
         await wait_for(pilot, lambda: "+1 new" in status(app) and screen._run is None)
-        assert "1 vanished" in status(app) and table.row_count == 7
-        marked = [i for i in range(table.row_count) if screen.row_mark(i) == "added"]
-        assert [table.get_row_at(i)[3] for i in marked] == [LATER[0].accession_number]
+        assert "7 steps" in status(app) and "1 vanished" in status(app)
+        marks = {i: screen.row_mark(i) for i in range(table.row_count) if screen.row_mark(i)}
+        assert table.row_count == 8 and sorted(marks.values()) == ["added", "vanished"]
+        [added] = [i for i, mark in marks.items() if mark == "added"]
+        assert table.get_row_at(added)[3] == LATER[0].accession_number
+        # The step gone stays in its place (the first, at 08:00), marked, until the next refresh.
+        assert marks.get(0) == "vanished" and table.get_row_at(0)[3] == SPECS[0].accession_number
+        assert line(table, 1).startswith("×08:00") and line(table, added + 1).startswith("+")
+        table.move_cursor(0)
+        await pilot.pause()
+        assert detail(app).startswith("No longer scheduled") and SPECS[0].patient.patient_id in detail(app)
         assert any("No longer scheduled" in n.message for n in app.sent_notifications)
+        # An export has what is scheduled: not the vanished step.
+        await pilot.press("x")
+        await wait_for(pilot, lambda: list((tmp_path / "data").rglob("worklist-*.csv")))
+        [as_csv] = list((tmp_path / "data").rglob("worklist-*.csv"))
+        exported = [r["AccessionNumber"] for r in csv.DictReader(as_csv.open(encoding="utf-8"))]
+        assert len(exported) == 7 and SPECS[0].accession_number not in exported
+        assert LATER[0].accession_number in exported
         # Another question (a station) is not compared with the rows before.
         screen.query_one("#wl-station", Input).value = "CT01"
         await ask(pilot, screen)
@@ -138,15 +167,26 @@ async def test_query_filter_detail_and_refresh_highlights(make_app, local, folde
         assert "new" not in status(app) and "as CT01" in status(app)
 
 
-async def test_auto_refresh_notices_a_new_item(make_app, local, folder):
+async def test_auto_refresh_notices_a_new_item_and_a_vanished_one(make_app, local, folder):
     app = make_app(_config(local.port, refresh=1))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_worklist(pilot)
+        table = screen.query_one(ResultTable)
         await ask(pilot, screen)
-        await pilot.press("a")
+        await pilot.press("a")  # asks at once, then a second after each answer
         assert "auto 1 s" in status(app)
+        await wait_for(pilot, lambda: screen._run is None)
+        # Both changes between two refreshes: no refresh starts while this (synchronous) code runs.
         write_worklist(folder, LATER)
+        (folder / f"{SPECS[-1].accession_number}.wl").unlink()
         await wait_for(pilot, lambda: "+1 new" in status(app), timeout=8)
+        assert "1 vanished" in status(app) and "7 steps" in status(app) and table.row_count == 8
+        [gone] = [i for i in range(table.row_count) if screen.row_mark(i) == "vanished"]
+        assert table.get_row_at(gone)[3] == SPECS[-1].accession_number
+        # The next refresh, with nothing new: the vanished step is no longer shown.
+        await wait_for(pilot, lambda: "vanished" not in status(app) and screen._run is None, timeout=8)
+        assert table.row_count == 7 and "7 steps" in status(app) and "new" not in status(app)
+        assert SPECS[-1].accession_number not in {table.get_row_at(i)[3] for i in range(7)}
         await pilot.press("a")
         assert "auto" not in status(app) and screen._timer is None
 
@@ -170,13 +210,15 @@ async def test_station_presets_keep_the_config_comments(make_app, local):
             "MR room", "this machine", "MR01", "MR", "week")
         text = Path("config.toml").read_text()
         assert text.startswith(original) and 'station = "MR01"' in text
-        # Another form, then the preset: it fills the form back and asks.
+        # Another form, then the preset: it fills the form back and asks, o and its number.
         screen.query_one("#wl-station", Input).value = ""
         screen.query_one("#wl-preset", Select).value = "any"
         await pilot.press("o")
         await pilot.pause()
         assert isinstance(app.screen, PickScreen)
-        await pilot.press("enter")
+        listed = app.screen.query_one(OptionList).get_option_at_index(0).prompt
+        assert str(listed) == "1  MR room  (this machine, as MR01, MR, this week)"
+        await pilot.press("1")
         await wait_for(pilot, lambda: "updated" in status(app) and screen._run is None)
         table = screen.query_one(ResultTable)
         assert table.row_count == 1 and table.get_row_at(0)[5] == "MR01"
@@ -240,7 +282,52 @@ async def test_a_dcmtk_worklist_and_errors_in_words(make_app, folder, tmp_path):
             assert screen._run is None and "not a valid date" in app.sent_notifications[-1].message
 
 
-def test_worklist_screen_snapshot(snap_compare, make_app, local):
+# What the issue says the table shows, as the screen's column keys.
+LISTED = {"start", "patient_name", "patient_id", "birth_date", "sex", "accession_number", "modality",
+          "requested_procedure_description", "step_description", "station_ae_title", "status",
+          "referring_physician"}
+
+
+@pytest.mark.parametrize(("size", "fit", "beside"), [((80, 24), 7, False), ((120, 36), 10, False),
+                                                     ((170, 40), 12, False), ((184, 40), 10, True)])
+async def test_every_listed_column_at_every_width(make_app, local, size, fit, beside):
+    app = make_app(_config(local.port))
+    async with app.run_test(size=size) as pilot:
+        screen = await open_worklist(pilot)
+        await ask(pilot, screen)
+        table = screen.query_one(ResultTable)
+        keys = {"step_description" if c.key == "procedure" else c.key for c in screen._columns}
+        assert keys == LISTED and screen._fit == fit
+        assert screen.has_class("-side-detail") == beside
+        assert table.scrollable_content_region.width >= (120 if beside else size[0] - 2)
+        shown = next(i for i in range(table.row_count) if table.get_row_at(i)[2] == SPECS[0].patient.patient_id)
+        assert SPECS[0].patient.patient_id in line(table, shown + 1)  # whole, not cut with …
+        # The columns past the right edge, one press a column: each heading comes into view, whole.
+        headings = [c.heading for c in screen._columns]
+        seen = line(table, 0)
+        assert all(h in seen for h in headings[:fit]) and ("→" in seen) == (fit < len(headings))
+        table.focus()
+        for _ in headings[fit:]:
+            await pilot.press("right")
+            seen += line(table, 0)
+        assert all(h in seen for h in headings), seen
+        assert "→" not in line(table, 0) and ("←" in line(table, 0)) == (fit < len(headings))
+        if fit < len(headings):
+            assert "REFERRER^RITA" in line(table, 1) and "Referring" in line(table, 0)
+            await pilot.press(*["left"] * len(headings))
+            assert table.scroll_x == 0 and line(table, 0).split()[0] == "Time"
+
+
+# A Japanese name among the generated ones (the issue asks for Chinese and Japanese names): the seventh item of
+# a generated day is the fourth international patient, Yamada Tarou in ISO 2022 IR 87.
+JAPANESE = make_worklist_specs(DAY, seed=608, items=7)[6:]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36), (170, 40)], ids=lambda size: f"{size[0]}x{size[1]}")
+def test_worklist_screen_snapshot(snap_compare, make_app, local, folder, size):
+    assert JAPANESE[0].patient.name.startswith("Yamada^Tarou=山田^太郎")
+    write_worklist(folder, JAPANESE)
+
     async def query(pilot):
         await pilot.press("5")
         await pilot.pause()
@@ -248,7 +335,7 @@ def test_worklist_screen_snapshot(snap_compare, make_app, local):
         await wait_for(pilot, lambda: "updated" in status(pilot.app) and pilot.app.screen._run is None)
         await pilot.pause(0.2)
 
-    assert snap_compare(make_app(_config(local.port)), terminal_size=(80, 24), run_before=query)
+    assert snap_compare(make_app(_config(local.port)), terminal_size=size, run_before=query)
 
 
 async def test_every_action_has_a_key_and_a_palette_entry(make_app):

@@ -82,3 +82,55 @@ def test_saving_and_deleting_keep_comments(tmp_path):
     assert [(p.name, p.station) for p in config.config.worklist_presets] == [("mr WEEK", "MR02")]
     config.remove_worklist_preset("MR week")
     assert path.read_text(encoding="utf-8").rstrip() == HEAD.rstrip()
+
+
+def test_preset_dates_are_checked_as_the_cli_checks_them(tmp_path):
+    """One reading of a date for `--date`, the screen's form and the file: what one accepts the others accept."""
+    from dicomtui.engine.worklist import resolve_date
+
+    loaded = load(_write(tmp_path, """
+[[worklist_presets]]
+name = "week"
+node = "ris"
+date = "this-week"
+
+[[worklist_presets]]
+name = "iso"
+node = "ris"
+date = "2026-01-05-2026-01-09"
+
+[[worklist_presets]]
+name = "no such month"
+node = "ris"
+date = "20241301"
+
+[[worklist_presets]]
+name = "backwards"
+node = "ris"
+date = "20240131-20240101"
+"""))
+    assert [(p.name, p.date) for p in loaded.config.worklist_presets] == [
+        ("week", "week"), ("iso", "2026-01-05-2026-01-09")]
+    assert resolve_date("this-week") and resolve_date("2026-01-05-2026-01-09") == "20260105-20260109"
+    by_line = {p.line: p.message for p in loaded.problems}
+    assert len(by_line) == 2 and all(isinstance(line, int) for line in by_line)
+    month, backwards = sorted(by_line)
+    assert by_line[month] == ("[[worklist_presets]] #3 ('no such month'): date: '20241301' is not a valid date "
+                              "(month must be in 1..12)")
+    assert by_line[backwards].endswith("date: the range '20240131-20240101' ends before it starts")
+    text = (tmp_path / "config.toml").read_text(encoding="utf-8").splitlines()
+    assert text[month - 1] == 'date = "20241301"' and text[backwards - 1] == 'date = "20240131-20240101"'
+
+
+def test_config_validate_names_the_line_of_a_bad_preset_date(tmp_path):
+    from ..cli_runner import Home, run
+
+    home = Home(tmp_path)
+    home.config.parent.mkdir(parents=True)
+    home.config.write_text(HEAD + '\n[[worklist_presets]]\nname = "CT"\nnode = "ris"\ndate = "20241301"\n',
+                           encoding="utf-8")
+    line = home.config.read_text(encoding="utf-8").splitlines().index('date = "20241301"') + 1
+    result = run(home, "config", "validate")
+    assert result.code == 2 and "Traceback" not in result.err, result
+    assert result.err.splitlines()[0] == (f"{home.config}:{line}: [[worklist_presets]] #1 ('CT'): date: "
+                                          "'20241301' is not a valid date (month must be in 1..12)"), result

@@ -338,6 +338,18 @@ def test_resolve_target_address_builds_an_unnamed_node():
     assert node.description == "" and node.timeout is None and node.max_pdu is None
 
 
+def test_resolve_target_this_machine_is_the_receiver_unless_a_node_has_that_name():
+    from dicomtui.config.model import LocalAE
+
+    config = Config(local=LocalAE(ae_title="HERE", port=4006, bind="0.0.0.0"), nodes=_config().nodes)
+    node = resolve_target(" This Machine ", config)  # as the Worklist screen's presets name it
+    assert (node.name, node.ae_title, node.host, node.port) == ("this machine", "HERE", "127.0.0.1", 4006)
+    config.local.bind = "::"
+    assert resolve_target("this machine", config).host == "::1"
+    config.nodes.append(Node("this machine", "OTHER", "10.0.0.9", 104))
+    assert resolve_target("this machine", config) is config.nodes[-1]
+
+
 def test_resolve_target_unknown_name_lists_nodes():
     message = _rejects(lambda t: resolve_target(t, _config()), "mr", "no node named", "pacs, ct", "AE@HOST:PORT")
     assert "'mr'" in message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -15,7 +15,8 @@ from textual.widgets.option_list import Option
 
 class PickScreen(ModalScreen[str | None]):
     """A titled list; enter picks the highlighted entry (its id), esc gives None; with `on_delete`, d or delete
-    hands the highlighted id to it (which asks, deletes, and calls `remove_choice`)."""
+    hands the highlighted id to it (which asks, deletes, and calls `remove_choice`). With `numbered`, the first
+    nine entries show 1-9 and that digit picks one at once."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="pick.cancel", tooltip="Close without choosing"),
@@ -23,18 +24,20 @@ class PickScreen(ModalScreen[str | None]):
     ]
 
     def __init__(self, title: str, choices: list[tuple[str, str]], hint: str = "",
-                 on_delete: Callable[[PickScreen, str], None] | None = None) -> None:
+                 on_delete: Callable[[PickScreen, str], None] | None = None, numbered: bool = False) -> None:
         """`choices`: (id, text shown)."""
         super().__init__()
         self._title = title
         self._choices = choices
         self._hint = hint
         self._on_delete = on_delete
+        self._numbered = numbered
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pick", classes="q-modal"):
             yield Static(self._title, classes="q-modal-title")
-            yield OptionList(*[Option(text, id=ident) for ident, text in self._choices], id="pick-list")
+            yield OptionList(*[Option(f"{i + 1}  {text}" if self._numbered and i < 9 else text, id=ident)
+                               for i, (ident, text) in enumerate(self._choices)], id="pick-list")
             if self._hint:
                 yield Static(self._hint, classes="q-modal-hint")
 
@@ -52,6 +55,19 @@ class PickScreen(ModalScreen[str | None]):
         if options.highlighted is None:
             return None
         return options.get_option_at_index(options.highlighted).id
+
+    def on_key(self, event: events.Key) -> None:
+        """With `numbered`, 1-9 pick the entry shown with that number (none once it was deleted)."""
+        if not self._numbered or event.character is None or event.character not in "123456789":
+            return
+        event.stop()
+        event.prevent_default()
+        index = int(event.character) - 1
+        if index < len(self._choices):
+            ident = self._choices[index][0]
+            options = self.query_one(OptionList)
+            if any(options.get_option_at_index(i).id == ident for i in range(options.option_count)):
+                self.dismiss(ident)
 
     def remove_choice(self, ident: str) -> None:
         """Take an entry off the list; with none left there is nothing to pick, and the list closes."""

@@ -48,9 +48,9 @@ def save_named(screen: Screen, title: str, placeholder: str, what: str, exists: 
 
 
 def pick_saved(screen: Screen, title: str, entries: list[tuple[str, str]], what: str, run: Callable[[int], None],
-               delete: Callable[[int], bool]) -> None:
-    """A list of `entries` (name, text shown): enter gives `run(index)`; d asks, then `delete(index)` (True when
-    it was deleted, and it leaves the list)."""
+               delete: Callable[[int], bool], numbered: bool = False) -> None:
+    """A list of `entries` (name, text shown): enter gives `run(index)` (with `numbered`, so do 1-9); d asks, then
+    `delete(index)` (True when it was deleted, and it leaves the list)."""
 
     def on_delete(picker: PickScreen, ident: str) -> None:
         name = entries[int(ident)][0]
@@ -62,5 +62,6 @@ def pick_saved(screen: Screen, title: str, entries: list[tuple[str, str]], what:
         screen.app.push_screen(ConfirmScreen(f"Delete the {what} {name!r}?", yes="Delete"), answered)
 
     choices = [(str(index), text) for index, (_name, text) in enumerate(entries)]
-    screen.app.push_screen(PickScreen(title, choices, "enter runs it · d deletes it · esc closes", on_delete=on_delete),
+    hint = f"{'1-9 or ' if numbered else ''}enter runs it · d deletes it · esc closes"
+    screen.app.push_screen(PickScreen(title, choices, hint, on_delete=on_delete, numbered=numbered),
                            lambda picked: run(int(picked)) if picked is not None else None)

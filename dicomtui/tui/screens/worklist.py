@@ -15,6 +15,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from ...config import LOCAL_NODE, Node
+from ...config.target import local_node
 from ...dicom.validation import InvalidValue
 from ...engine.loading import import_engine
 from ..query_levels import text
@@ -22,13 +23,27 @@ from ..query_runs import Run, RunFinished
 from ..themes import colour, state_colour
 from ..widgets.result_table import ResultTable
 from ..widgets.worklist_form import Filters, WorklistForm
-from ..worklist_view import Column, cells, column_sort_key, columns_for, day_text, detail, haystack, one_day, order_key
+from ..worklist_view import (
+    Column,
+    cells,
+    column_sort_key,
+    columns_for,
+    day_text,
+    detail,
+    haystack,
+    id_width,
+    one_day,
+    order_key,
+)
 from .section import SectionScreen
 from .worklist_commands import WorklistCommands
 from .worklist_presets import WorklistPresets
 from .worklist_table_keys import WorklistTableKeys
 
-SIDE_DETAIL_WIDTH = 160  # from this many columns the attribute pane stands beside the table, not below it
+# From this many columns the attribute pane (56 cells and a border, app.tcss) stands beside the table, not below
+# it: the table keeps about 120 cells, enough for birth date, sex and status beside the names. Narrower, the
+# pane beside it would leave the table the 80-column set of columns.
+SIDE_DETAIL_WIDTH = 180
 FILTER_FIELDS = ("start_date", "start_time", "patient_name", "patient_id", "birth_date", "sex", "accession_number",
                  "modality", "requested_procedure_description", "step_description", "station_ae_title",
                  "station_name", "status", "referring_physician", "performing_physician", "location", "step_id",
@@ -40,25 +55,21 @@ def now() -> datetime.datetime:
     return datetime.datetime.now()
 
 
-def local_node(config) -> Node:
-    """This machine's receiver as a node: it serves the local worklist ([local] worklists)."""
-    bind = config.local.bind
-    host = "127.0.0.1" if bind in ("", "0.0.0.0") else "::1" if bind == "::" else bind
-    return Node(LOCAL_NODE, config.local.ae_title, host, config.local.port, description="this machine's receiver")
-
-
 class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
     SECTION_ID = "worklist"
     COMMANDS = SectionScreen.COMMANDS | {WorklistCommands}
     HELP = ("Ask a worklist server (a RIS, or this machine's own worklist) what is scheduled, the way a modality "
             "asks: as its station AE title, for its modality, for a day (presets are worked out again at every "
-            "refresh). Enter in the form asks; each scheduled procedure step is a row. R asks again and compares: "
-            "rows that appeared are highlighted, changed ones marked, and the status line counts the ones that "
-            "vanished. a refreshes every [worklist] refresh_seconds (30 s unless set) until pressed again. "
+            "refresh). Enter in the form asks; each scheduled procedure step is a row, and the columns that do not "
+            "fit lie to the right (left and right move a column; arrows on the header say there are more). "
+            "R asks again and compares: rows that appeared are highlighted (+), changed ones marked (~), and the "
+            "ones that vanished stay, struck through (×), until the next refresh; the status line counts them. "
+            "a refreshes every [worklist] refresh_seconds (30 s unless set) until pressed again. "
             "Enter or i enlarges the pane with every attribute of the highlighted item, sequences included. "
             "/ filters the rows, s sorts by the next column, x saves the shown rows as CSV in the data folder and "
-            "X as JSON (as 'dicomtui worklist --json'). S keeps the node and filters as a preset in the config file, "
-            "o opens one and runs it (d in that list deletes one). c stops a query, f goes back to the form.")
+            "X as JSON (as 'dicomtui worklist --json'; vanished rows are left out). S keeps the node and filters "
+            "as a preset in the config file, o lists them and a digit (or enter) runs one (d in that list deletes "
+            "one). c stops a query, f goes back to the form.")
     BINDINGS = [
         Binding("ctrl+r", "run_query", "Query", id="worklist.run", tooltip="Ask the node with the form's filters"),
         Binding("R", "refresh", "Refresh", id="worklist.refresh",
@@ -85,13 +96,14 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
         super().__init__()
         self._node: Node | None = None  # of the rows shown (or being asked for)
         self._request: Any = None  # the engine's WorklistRequest of the rows shown
-        self._rows: list[Any] = []  # WorklistRows in the worklist's order
+        self._rows: list[Any] = []  # WorklistRows in the worklist's order, the vanished ones among them
         self._shown: list[int] = []  # indices into _rows, filtered and sorted
-        self._marks: dict[int, str] = {}  # id(row) -> "added" or "changed", since the refresh before
-        self._vanished: list[Any] = []
+        self._marks: dict[int, str] = {}  # id(row) -> "added", "changed" or "vanished", since the refresh before
+        self._vanished: list[Any] = []  # rows the refresh before had and the last one not: shown until the next
         self._filter = ""
         self._sort: str | None = None  # a Column key
         self._columns: list[Column] = []
+        self._fit = 0  # how many of _columns fill the table's width; the others lie past its right edge
         self._run: Run | None = None
         self._comparing = False  # the run under way asks what the rows shown answered: compare them
         self._updated: str | None = None  # HH:MM:SS of the rows shown
@@ -203,12 +215,17 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
 
     def _take(self, rows: list[Any]) -> None:
         rows = sorted(rows, key=order_key)
+        previous = self.live_rows()
         self._marks, self._vanished = {}, []
         if self._comparing:
-            diff = import_engine("dicomtui.engine.worklist_diff").diff_rows(self._rows, rows)
+            diff = import_engine("dicomtui.engine.worklist_diff").diff_rows(previous, rows)
             self._marks = {id(row): "added" for row in diff.appeared}
             self._marks.update({id(after): "changed" for _before, after in diff.changed})
             self._vanished = diff.vanished
+            # Gone from the server, still shown in their place (struck through) until the next refresh: a step
+            # that vanishes from a list nobody was watching would otherwise leave no trace but a count.
+            self._marks.update({id(row): "vanished" for row in diff.vanished})
+            rows = sorted(rows + diff.vanished, key=order_key)
             if diff.vanished:
                 names = ", ".join(f"{text(r.patient_name) or '?'} {text(r.start_time)[:4]}".strip()
                                   for r in diff.vanished[:3])
@@ -217,6 +234,10 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
         self._rows = rows
         self._updated = now().strftime("%H:%M:%S")
         self._note, self._failed, self._last_error = "", False, None
+
+    def live_rows(self) -> list[Any]:
+        """The rows the last answer had: without the vanished ones shown beside them."""
+        return [row for row in self._rows if self._marks.get(id(row)) != "vanished"]
 
     def _failed_with(self, error: str, result: Any) -> None:
         node = self._node
@@ -285,12 +306,12 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
         rows, shown = self._rows, self._shown
         day = one_day(rows)
         width = self._table.scrollable_content_region.width or self.size.width
-        columns = columns_for(width, day is not None)
+        columns, fit = columns_for(width, day is not None, id_width(rows))
         cursor = min(self._table.cursor_row, max(len(shown) - 1, 0))
         with self.app.batch_update():
-            if columns != self._columns:
-                self._columns = columns
-                self._table.set_columns([(c.heading, c.width) for c in columns])
+            if (columns, fit) != (self._columns, self._fit):
+                self._columns, self._fit = columns, fit
+                self._table.set_columns([(c.heading, c.width) for c in columns], fit=fit)
             self._table.show_rows(len(shown), lambda i: cells(rows[shown[i]], columns, day is not None),
                                   cursor=cursor, marks=self.row_mark)
             self._show_status()
@@ -298,7 +319,8 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
         self.refresh_bindings()  # which keys apply changed with the rows (the footer shows those)
 
     def row_mark(self, index: int) -> str | None:
-        """"added" or "changed" for shown row `index` when the last refresh found it so, else None."""
+        """"added", "changed" or "vanished" for shown row `index` when the last refresh found it so, else
+        None."""
         return self._marks.get(id(self._rows[self._shown[index]])) if 0 <= index < len(self._shown) else None
 
     def _selected(self) -> Any:
@@ -314,7 +336,11 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
                     self._run is None else "No scheduled step matches." if self._updated else "")
             pane.update(Text(hint, style="dim"))
             return
-        pane.update(detail(row))
+        if self._marks.get(id(row)) == "vanished":
+            gone = Text(f"No longer scheduled: the refresh at {self._updated} did not return it.\n", style="bold")
+            pane.update(gone + detail(row))
+        else:
+            pane.update(detail(row))
 
     def _show_status(self) -> None:
         theme = self.app.current_theme
@@ -333,14 +359,14 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
                      self._request.modality, {"week": "this week"}.get(self._request.date, self._request.date)]
             out.append("".join(f" · {a}" for a in asked if a), style="dim")
         if self._updated is not None:
-            steps = len(self._rows)
+            steps = len(self.live_rows())
             day = one_day(self._rows)
             add(f"{steps} step{'' if steps == 1 else 's'}" + (f" on {day_text(day)}" if day else ""))
             add(f"updated {self._updated}", "dim")
         if self._auto:
             add(f"auto {self._config.worklist.refresh_seconds} s", f"bold {colour(theme, 'accent')}".strip())
         added = sum(1 for m in self._marks.values() if m == "added")
-        changed = len(self._marks) - added
+        changed = sum(1 for m in self._marks.values() if m == "changed")
         changes = [f"+{added} new" if added else "", f"{changed} changed" if changed else "",
                    f"{len(self._vanished)} vanished" if self._vanished else ""]
         if any(changes):

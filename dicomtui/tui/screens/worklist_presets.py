@@ -40,8 +40,9 @@ class WorklistPresets:
         if not presets:
             self.notify("No presets yet: set the node and filters, then press S to keep them.", title=TITLE)
             return
+        # Numbered: the daily check is o and a digit (or the preset's name in the command palette, anywhere).
         pick_saved(self, "Open a worklist preset", [(p.name, describe(p)) for p in presets], "worklist preset",
-                   lambda i: self.run_preset(presets[i]), lambda i: self._delete_preset(presets[i]))
+                   lambda i: self.run_preset(presets[i]), lambda i: self._delete_preset(presets[i]), numbered=True)
 
     def run_preset(self, preset: WorklistPreset) -> None:
         filters = Filters(preset.node, preset.date, preset.station, preset.modality)

@@ -9,7 +9,8 @@ from ..worklist_export import export
 
 
 class WorklistTableKeys:
-    """Mixed into WorklistScreen, which provides `_table`, `_rows`, `_shown`, `_columns`, `_sort` and `_fill()`."""
+    """Mixed into WorklistScreen, which provides `_table`, `_rows`, `_shown`, `_vanished`, `_columns`, `_sort` and
+    `_fill()`."""
 
     def action_edit_form(self) -> None:
         self.query_one("#wl-station", Input).focus()
@@ -49,7 +50,8 @@ class WorklistTableKeys:
         self._export("json")
 
     def _export(self, kind: str) -> None:
-        rows = [self._rows[i] for i in self._shown]
+        vanished = {id(row) for row in self._vanished}  # shown until the next refresh, but no longer scheduled
+        rows = [self._rows[i] for i in self._shown if id(self._rows[i]) not in vanished]
         if not rows:
             self.notify("Nothing to export: no rows are shown.", title="Export", severity="warning")
             return

@@ -22,9 +22,10 @@ from .checked_form import CheckedForm
 DATES = [("any date", "any"), ("today", "today"), ("tomorrow", "tomorrow"), ("this week", "week"),
          ("custom", "custom")]
 PRESET_DATES = {"today", "tomorrow", "week"}
-# (field id, label, placeholder)
-FIELDS = [("date", "Date", "YYYYMMDD or range"), ("station", "Station", "AE title"), ("modality", "Mod", "CT"),
-          ("patient", "Patient", "name, e.g. SMITH*")]
+# (field id, label, placeholder). Each placeholder reads as a hint ("e.g."), not as a value already set: in a
+# plain capture of the screen, or a terminal without dim text, "CT" alone looked like a filter in force.
+FIELDS = [("date", "Date", "YYYYMMDD or a range"), ("station", "Station", "AE title, e.g. CT01"),
+          ("modality", "Mod", "e.g. CT"), ("patient", "Patient", "name, e.g. SMITH*")]
 LABELS = {field: label for field, label, _p in FIELDS}
 
 
