@@ -48,3 +48,70 @@ def test_quit_does_not_wait_for_a_hung_node(tmp_path, silent_peer):
         assert took < 2.0, f"quitting took {took:.1f} s while the node's timeout is 30 s"
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+_SGR = __import__("re").compile(r"\x1b\[([0-9;]*)m")
+
+
+def _colours(ansi: str) -> list[tuple[str, ...]]:
+    """Every colour an SGR sequence in `ansi` sets, as ("38", "5", "245") or ("38", "2", r, g, b) or ("31",)."""
+    found = []
+    for params in _SGR.findall(ansi):
+        parts = [p for p in params.split(";") if p != ""]
+        i = 0
+        while i < len(parts):
+            code = parts[i]
+            if code in ("38", "48") and i + 1 < len(parts):
+                width = 3 if parts[i + 1] == "5" else 5
+                found.append(tuple(parts[i:i + width]))
+                i += width
+                continue
+            if 30 <= int(code) <= 37 or 40 <= int(code) <= 47 or 90 <= int(code) <= 97 or 100 <= int(code) <= 107:
+                found.append((code,))
+            i += 1
+    return found
+
+
+def _grey(colour: tuple[str, ...]) -> bool:
+    if len(colour) == 5:  # 38;2;r;g;b
+        return colour[2] == colour[3] == colour[4]
+    if len(colour) == 3:  # 38;5;n: the grey ramp, black and white, or a grey of the 6x6x6 cube
+        n = int(colour[2])
+        if n >= 232 or n in (0, 7, 8, 15):
+            return True
+        if 16 <= n <= 231:
+            r, g, b = (n - 16) // 36, (n - 16) // 6 % 6, (n - 16) % 6
+            return r == g == b
+        return False
+    return colour[0] in ("30", "37", "90", "97", "40", "47", "100", "107")
+
+
+@pytest.mark.parametrize("variable", ["NO_COLOR=1", "TEXTUAL_COLOR_SYSTEM=standard"])
+def test_readable_without_colour_and_with_sixteen(tmp_path, variable):
+    """NO_COLOR: only greys, and the highlighted row still stands out; standard: the 16 ANSI colours only."""
+    config = tmp_path / "config.toml"
+    config.write_text('[[nodes]]\nname = "archive"\nae_title = "ARCHIVE"\nhost = "127.0.0.1"\nport = 104\n'
+                      '[[nodes]]\nname = "ct"\nae_title = "CT01"\nhost = "127.0.0.1"\nport = 105\n')
+    session = f"dicomtui-colour-{uuid.uuid4().hex[:8]}"
+    command = (f"env {variable} XDG_CONFIG_HOME={tmp_path}/c XDG_DATA_HOME={tmp_path}/d "
+               f"{sys.executable} -m dicomtui --config {config}")
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", command], check=True)
+    try:
+        _wait_for(session, "6 Log", timeout=15)
+        _wait_for(session, "ct ", timeout=5)
+        ansi = subprocess.run(["tmux", "capture-pane", "-e", "-p", "-t", session], capture_output=True,
+                              text=True).stdout
+        lines = ansi.splitlines()
+        colours = _colours(ansi)
+        assert colours, "no colours at all: the capture did not keep them"
+        if variable.startswith("NO_COLOR"):
+            assert all(_grey(c) for c in colours), sorted({c for c in colours if not _grey(c)})
+        else:
+            assert all(len(c) == 1 for c in colours), sorted({c for c in colours if len(c) != 1})
+        archive = next(line for line in lines if " archive " in _SGR.sub("", line))
+        ct = next(line for line in lines if " ct " in _SGR.sub("", line))
+        backgrounds = [[c for c in _colours(line) if c[0] in ("48", "40", "47", "100", "104", "107")
+                        or c[0].startswith(("4", "10"))] for line in (archive, ct)]
+        assert backgrounds[0] != backgrounds[1], "the highlighted row looks like the others"
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
