@@ -98,3 +98,15 @@ def test_copy_command_modal_with_long_lines(snap_compare, make_app):
         await pilot.press("down")
 
     assert snap_compare(make_app(CONFIG, RECORDS), terminal_size=(80, 24), run_before=open_modal)
+
+
+@pytest.mark.parametrize("section", ["2", "3", "4", "5", "6"])
+def test_every_screen_at_120x36(snap_compare, make_app, section):
+    """Each section screen grows with the window (the 80x24 pictures, with data, are in each screen's tests)."""
+
+    async def run_before(pilot) -> None:
+        await history_shown(pilot)
+        await pilot.press(section)
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(CONFIG, RECORDS), terminal_size=(120, 36), run_before=run_before)
