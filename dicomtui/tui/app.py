@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from textual import work
 from textual.app import App
@@ -67,6 +68,7 @@ class DicomtuiApp(App):
         self._job_runner = None  # engine.jobs.runner.JobRunner, made on first use (it imports the DICOM stack)
         self._job_runner_lock = threading.Lock()
         self._closing_jobs = False
+        self._arrivals: dict[str, object] = {}  # move jobs to us: what our receiver saw while they ran
 
     def on_mount(self) -> None:
         self._apply_themes()
@@ -174,6 +176,45 @@ class DicomtuiApp(App):
         self.call_from_thread(self.notify, f"Job {job.id}: sending {', '.join(sources)} to {target}.",
                               title="Send")
 
+    @work(thread=True, group="jobs", exit_on_error=False, description="queue a move or get job")
+    def start_retrieve(self, kind: str, target: str, uids: dict[str, str], what: str, destination: str = "",
+                       on_queued: Callable[[str], None] | None = None) -> None:
+        """Queue a C-MOVE (to `destination`) or a C-GET (into the local archive) as a job, as `dicomtui move`
+        and `get` do, and run it like any job: on the Transfers screen, within the [transfers] limits.
+        on_queued(job_id) is called on the event loop once the job is in the store."""
+        config = self.config_file.config
+        node, local = config.node(target), config.local
+        if node is None:
+            self.call_from_thread(self.notify, f"There is no node named {target!r}.", title=what, severity="error")
+            return
+        engine = import_engine("dicomtui.engine.jobs.retrieve_job")
+        arrivals = import_engine("dicomtui.engine.retrieve_move")
+        runner = self.job_runner()
+        try:
+            request = engine.RetrieveRequest(**uids)
+            if kind == "move":
+                job = engine.queue_retrieve(self.job_store, "move", target, node, local.ae_title, request,
+                                            destination=destination, local_port=local.port)
+                receiver = self.receiver
+                if destination == local.ae_title and receiver is not None and receiver.running:
+                    # The job runs in another process: only this one sees whether the archive reached us.
+                    self._arrivals[job.id] = arrivals.ArrivalWatch(receiver)
+            else:
+                storage = local.storage or paths.default_storage_dir()
+                storage.mkdir(parents=True, exist_ok=True)
+                job = engine.queue_retrieve(self.job_store, "get", target, node, local.ae_title, request,
+                                            storage=storage, duplicates=config.receiver.duplicates,
+                                            fsync=config.receiver.fsync)
+        except Exception as exc:  # InvalidRequest, JobStoreError, OSError (the storage folder): said in words
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.call_from_thread(self.notify, f"{what}: {why}", title=what, severity="error")
+            return
+        runner.start(job.id)
+        self.job_feed.state_changed(job.id)
+        if on_queued is not None:
+            self.call_from_thread(on_queued, job.id)
+        self.call_from_thread(self.notify, f"Job {job.id}: {what} (see Transfers, 4).", title=what)
+
     @work(thread=True, group="jobs", exit_on_error=False, description="cancel, pause, resume or retry a job")
     def job_action(self, action: str, job_id: str) -> None:
         runner = self.job_runner()
@@ -209,13 +250,20 @@ class DicomtuiApp(App):
         """From a job thread: say how the job ended, on whatever screen is shown."""
         if self._closing_jobs:
             return  # the loop waits for the job threads in on_unmount: calling into it would wait for ever
+        if error is not None or report.interrupted:
+            watch = self._arrivals.pop(job_id, None)
+            if watch is not None:
+                watch.close()
         if error is not None:
             text, severity = f"Job {job_id} did not run: {error}", "error"
         elif report.interrupted:
             return  # the app is quitting
         else:
             job, c = report.job, report.job.counts
-            text = f"Job {job.id} {job.state}: {c.sent} of {c.total} sent, {c.failed} failed."
+            if job.retrieve is None:
+                text = f"Job {job.id} {job.state}: {c.sent} of {c.total} sent, {c.failed} failed."
+            else:
+                text = _retrieve_ended(job, self._arrivals.pop(job_id, None))
             severity = {"done": "information", "failed": "error"}.get(job.state, "warning")
         try:
             self.call_from_thread(self.notify, text, title="Transfer", severity=severity)
@@ -251,3 +299,22 @@ class DicomtuiApp(App):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+
+def _retrieve_ended(job, watch) -> str:
+    """How a move or get job ended, in a sentence; for a failed move to us, what our receiver saw."""
+    r = job.retrieve
+    verb = "moved" if job.kind == "move" else "retrieved"
+    text = f"Job {job.id} {job.state}: {r.completed + r.warning} instance(s) {verb}, {r.failed} failed."
+    if job.state == "failed" and job.message:
+        text += f" {_sentence(job.message)}"
+    if watch is not None:
+        watch.close()
+        if job.state == "failed":
+            text += f" {_sentence('; '.join(watch.describe(job.calling_ae)))}"
+    return text
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")

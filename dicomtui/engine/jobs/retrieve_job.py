@@ -77,6 +77,7 @@ class _Run:
         self.paused = threading.Event()
         self._stop_watching = threading.Event()
         self.started = time.monotonic()
+        self._waited = False
 
     def run(self) -> RetrieveJobReport:
         job = self.store.get(self.job_id)
@@ -96,6 +97,8 @@ class _Run:
                 result = RetrieveResult()
                 result.fail("cancelled", "cancelled while it waited for a free association")
                 return self._finish(result)
+            if self._waited:  # it runs now: the faces must stop showing it as waiting
+                self.store.set_message(self.job_id, "")
             with self.store.retrieve_writer(self.job_id) as writer:
                 def progress(p: RetrieveProgress) -> None:
                     writer.progress(p.remaining, p.completed, p.failed, p.warning)  # on disk before it is shown
@@ -113,6 +116,7 @@ class _Run:
         return self._finish(result)
 
     def _waiting_for_slot(self, reason: str) -> None:
+        self._waited = True
         self.store.set_message(self.job_id, reason)  # the faces show the job's message
         if self.on_note is not None:
             self.on_note(reason)
