@@ -31,7 +31,7 @@ from ...store.jobs import (
     Job,
     JobStore,
 )
-from ..send import NOT_SENT, InstanceOutcome, SendProgress, scan, send_scanned
+from ..send import NOT_SENT, InstanceOutcome, Scan, SendProgress, scan, send_scanned
 from .lock import is_running_elsewhere, owning, watch_cancel
 from .policy import RetryPolicy, is_transient
 from .slots import AssociationSlots, node_key, slots_for
@@ -124,6 +124,7 @@ class _Run:
         self._states: dict[str, str] = {}
         self._counts: dict[str, int] = {}
         self._note = ""
+        self._fresh: Scan | None = None
 
     def run(self) -> JobReport:
         job = self.store.get(self.job_id)
@@ -140,6 +141,7 @@ class _Run:
                 if not self.cancel.is_set():  # a scan cut short would record only part of the job
                     self.store.record_scan(self.job_id, [(str(f.path), f.sop_instance_uid) for f in found.files],
                                            [(str(s.path), s.reason) for s in found.skipped])
+                    self._fresh = Scan(found.files)  # the first round needs no second look at the files
             if not self.cancel.is_set():
                 self._rounds(policy, int(options.get("parallel", 1)))
         finally:
@@ -181,7 +183,11 @@ class _Run:
         counts = self.store.counts(self.job_id)
         self._counts = {"total": counts.total, "sent": counts.sent, "failed": counts.failed, "bytes": counts.bytes}
         self._states = {row.path: row.state for row in todo}
-        found = scan([row.path for row in todo], self.cancel)
+        fresh, self._fresh = self._fresh, None
+        if fresh is not None and [str(f.path) for f in fresh.files] == list(self._states):
+            found = fresh
+        else:  # a later round, or a resumed job: the files may have changed since they were scanned
+            found = scan([row.path for row in todo], self.cancel)
         for gone in found.skipped:  # moved, deleted or changed since the job was queued: not worth retrying
             self._record(writer, InstanceOutcome(gone.path, "", "failed", error=gone.reason, kind="unreadable"))
 
