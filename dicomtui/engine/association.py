@@ -186,6 +186,7 @@ def open_association(
                 calling=calling_ae,
                 called=node.ae_title,
             ),
+            transient=getattr(primitive, "result", None) == 2,
         )
     threads = [assoc, assoc.dul, threading.current_thread()]
     messages = capture.messages(threads)

@@ -118,7 +118,8 @@ class _Worker:
             assoc = open_fast_association(self.node, self.calling_ae, [], timeout=self.timeout,
                                           contexts=queue.group.proposal())
         except AssociationError as exc:
-            return queue.leave(self.tally, FAILED, exc.kind, exc.message)
+            kind = "rejected-transient" if exc.transient else exc.kind  # a busy peer: the scheduler tries again
+            return queue.leave(self.tally, FAILED, kind, exc.message)
         current: DicomFile | None = None
         try:
             contexts, message_id = Contexts(assoc), 0
