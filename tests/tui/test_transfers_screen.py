@@ -324,3 +324,43 @@ async def test_progress_is_coalesced(make_app):
             assert len(updates) >= 3  # and it did show progress on the way
     finally:
         lock.release()
+
+
+async def test_a_move_shows_the_instances_whose_sub_operations_failed(make_app, receiver_factory, storescp_factory,
+                                                                      tmp_path):
+    """Our receiver as the archive moves a study with a JPEG 2000 instance to a peer that takes uncompressed
+    syntaxes only: that sub-operation fails (the CT goes), and the job's detail names the failed instance."""
+    from pydicom import dcmread
+
+    from dicomtui.config.model import Node
+    from dicomtui.engine.archive.importing import import_files
+    from dicomtui.engine.jobs.retrieve_job import queue_retrieve, run_retrieve_job
+    from dicomtui.engine.retrieve import RetrieveRequest
+
+    ct = dcmread(get_testdata_file("CT_small.dcm"), stop_before_pixels=True)
+    ds = dcmread(get_testdata_file("JPEG2000.dcm"))
+    ds.StudyInstanceUID = ct.StudyInstanceUID  # one study: the destination accepts the association for the CT
+    j2k = tmp_path / "j2k.dcm"
+    ds.save_as(j2k)
+    storage = tmp_path / "archive"
+    import_files(storage, [get_testdata_file("CT_small.dcm"), j2k])
+    strict = storescp_factory(ae_title="STRICT", accept_all=False)
+    archive = receiver_factory(storage=storage, nodes=(Node("strict", "STRICT", HOST, strict.port),))
+    store = JobStore(paths.jobs_db())
+    node = Node("archive", "DICOMTUI", HOST, archive.port)
+    job = queue_retrieve(store, "move", "archive", node, "DICOMTUI",
+                         RetrieveRequest(study_uid=ds.StudyInstanceUID), destination="STRICT")
+    report = run_retrieve_job(store, job.id, node)
+    assert report.job.state == "failed" and report.result.failed_uids == [ds.SOPInstanceUID], report
+    app = make_app(_config(archive.port, "DICOMTUI"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await wait_for(pilot, lambda: len(app.screen.failed_rows()) == 1)
+        [(uid, status, reason)] = app.screen.failed_rows()
+        assert uid == ds.SOPInstanceUID and reason == "C-MOVE sub-operation failed"
+        assert status == f"{report.result.status:04X}"
+        detail = str(app.screen.query_one("#tx-detail", Static).render())
+        assert "move from archive" in detail and "to STRICT" in detail and "1 completed, 1 failed" in detail
+        shown = app.screen.query_one("#tx-failed", ResultTable)
+        assert shown.row_count == 1 and shown.get_row_at(0)[0] == ds.SOPInstanceUID
+    assert [str(dcmread(p).SOPInstanceUID) for p in strict.received()] == [ct.SOPInstanceUID]
