@@ -66,7 +66,7 @@ async def test_send_a_folder_through_the_dialog(make_app, storescp, tmp_path):
         detail = str(app.screen.query_one("#tx-detail", Static).render())
         assert f"{len(files)} sent, 0 failed, 1 skipped" in detail
         await wait_for(pilot, lambda: [r[1] for r in app.screen.failed_rows()] == ["skip"])
-        assert any("Job 1 done" in n.message for n in app.sent_notifications)
+        await wait_for(pilot, lambda: any("Job 1 done" in n.message for n in app.sent_notifications))
     assert len(storescp.received()) == len(files)
 
 
@@ -108,7 +108,7 @@ async def test_cancel_a_running_send(make_app, storescp_factory, tmp_path):
         assert time.monotonic() - started < 5
         ended = app.job_store.get(job.id)
         assert ended.state == "cancelled" and 1 <= ended.counts.sent < 8
-        assert any(f"Job {job.id} cancelled" in n.message for n in app.sent_notifications)
+        await wait_for(pilot, lambda: any(f"Job {job.id} cancelled" in n.message for n in app.sent_notifications))
 
 
 async def test_pause_then_resume_a_running_send(make_app, storescp_factory, tmp_path):
@@ -222,7 +222,7 @@ async def test_a_failed_job_shows_why(make_app, storescp_factory, tmp_path):
         assert path == "outgoing/j2k.dcm" and reason == stored.error and reason
         shown = app.screen.query_one("#tx-failed", ResultTable)
         assert shown.row_count == 1 and shown.get_row_at(0)[2] == reason
-        assert any(f"Job {job.id} failed" in n.message for n in app.sent_notifications)
+        await wait_for(pilot, lambda: any(f"Job {job.id} failed" in n.message for n in app.sent_notifications))
 
 
 def _prefilled_store() -> None:
