@@ -78,9 +78,11 @@ class DicomtuiApp(App):
         self.switch_mode(sections()[0].id)
         if self.config_file.problems:
             self.call_after_refresh(self._show_problems)
-        elif self._autostart_receiver:
+            return
+        if self._autostart_receiver:
             # After the first frame: importing pynetdicom (0.2 s) would compete with it for the GIL.
             self.set_timer(0.3, self.start_receiver)
+        self.set_timer(0.5, self._tell_unfinished_jobs)
 
     # -- themes: shipped and the user's, chosen by --theme, [ui] theme or the palette (which saves it) ------
     def _apply_themes(self) -> None:
@@ -245,6 +247,19 @@ class DicomtuiApp(App):
         for job_id in job_ids:
             runner.start(job_id)
         self.call_from_thread(self.notify, f"Resuming job(s) {', '.join(job_ids)}.", title="Resume")
+
+    @work(thread=True, group="jobs", exit_on_error=False, description="find unfinished jobs")
+    def _tell_unfinished_jobs(self) -> None:
+        """At start: say which jobs a crash or a quit left unfinished, never resuming them unasked (the
+        Transfers screen asks on its first visit, u resumes them)."""
+        jobs = self.job_runner().resumable()
+        if not jobs:
+            return
+        ids = ", ".join(job.id for job in jobs[:8]) + ("..." if len(jobs) > 8 else "")
+        sent, total = sum(job.counts.sent for job in jobs), sum(job.counts.total for job in jobs)
+        self.call_from_thread(self.notify, f"{len(jobs)} transfer job(s) were left unfinished ({ids}; {sent} of "
+                              f"{total} instances sent). The Transfers screen (4) resumes them.",
+                              title="Unfinished transfers", severity="warning", timeout=15)
 
     def _job_finished(self, report, job_id: str, error: str | None) -> None:
         """From a job thread: say how the job ended, on whatever screen is shown."""

@@ -364,3 +364,28 @@ async def test_a_move_shows_the_instances_whose_sub_operations_failed(make_app, 
         shown = app.screen.query_one("#tx-failed", ResultTable)
         assert shown.row_count == 1 and shown.get_row_at(0)[0] == ds.SOPInstanceUID
     assert [str(dcmread(p).SOPInstanceUID) for p in strict.received()] == [ct.SOPInstanceUID]
+
+
+async def test_unfinished_jobs_are_offered_at_start_not_resumed_silently(make_app, storescp, tmp_path):
+    from dicomtui.config.model import Node
+    from dicomtui.engine.jobs import queue_send
+    from dicomtui.tui.screens.nodes import NodesScreen
+
+    folder = tmp_path / "outgoing"
+    files = generate_studies(folder, patients=1, series_per_study=1, instances_per_series=3, seed=7507)
+    store = JobStore(paths.jobs_db())
+    job = queue_send(store, "archive", Node("archive", "STORESCP", HOST, storescp.port), "DICOMTUI", [str(folder)])
+    app = make_app(_config(storescp.port))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: any(n.title == "Unfinished transfers" for n in app.sent_notifications), 15)
+        [told] = [n.message for n in app.sent_notifications if n.title == "Unfinished transfers"]
+        assert told.startswith(f"1 transfer job(s) were left unfinished ({job.id}; 0 of 0 instances sent)"), told
+        assert "Transfers screen (4)" in told
+        assert isinstance(app.screen, NodesScreen)  # told, on the first screen, without visiting Transfers
+        await pilot.pause(1.0)
+        assert app.job_store.get(job.id).state == "queued" and storescp.received() == []  # nothing ran unasked
+        await pilot.press("4")
+        await wait_for(pilot, lambda: "Resume them now?" in str(app.screen.query_one(Static).render()), 10)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.job_store.get(job.id).state == "done", 20)
+    assert sorted(uids_of(storescp.received())) == sorted(uids_of(files))
