@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...config.model import Node, TransferOptions
-from ...store.jobs import CANCELLED, DONE, FAILED, FINISHED, PAUSED, QUEUED, RUNNING, Job, JobStore
+from ...store.jobs import CANCELLED, DONE, FAILED, PAUSED, QUEUED, Job, JobStore
 from ..retrieve import RetrieveProgress, RetrieveRequest, RetrieveResult
 from .lock import owning, watch_cancel
 from .send_job import node_to_dict, paused_message
@@ -83,10 +83,10 @@ class _Run:
         job = self.store.get(self.job_id)
         if job.retrieve is None:
             raise ValueError(f"job {self.job_id} is a {job.kind} job, not a move or get")
-        if job.state in FINISHED or job.state == PAUSED:
+        if not self.store.begin_run(self.job_id):  # paused or finished (cancelled) before it could start
+            job = self.store.get(self.job_id)
             return RetrieveJobReport(job, _result_of(job), 0.0)
         self.store.reset_retrieve(self.job_id)  # a resumed or retried retrieve runs the whole request again
-        self.store.set_state(self.job_id, RUNNING, "")
         # The engine's own canceller turns `cancel` into a C-CANCEL on the association.
         watch_cancel(self.store, self.job_id, self.cancel, self.cancelled_by_user, self._stop_watching, self.paused)
         lease = None

@@ -22,7 +22,6 @@ from ...store.jobs import (
     CANCELLED,
     DONE,
     FAILED,
-    FINISHED,
     PAUSED,
     PENDING,
     QUEUED,
@@ -127,13 +126,12 @@ class _Run:
         self._fresh: Scan | None = None
 
     def run(self) -> JobReport:
+        if not self.store.begin_run(self.job_id):  # paused or finished (cancelled) before it could start
+            return JobReport(self.store.get(self.job_id), 0.0)
         job = self.store.get(self.job_id)
-        if job.state in FINISHED or job.state == PAUSED:
-            return JobReport(job, 0.0)
         options = job.options
         policy = RetryPolicy(options.get("attempts", 4), options.get("first_delay", 1.0),
                              options.get("max_delay", 60.0))
-        self.store.set_state(self.job_id, RUNNING, "")
         watch_cancel(self.store, self.job_id, self.cancel, self.cancelled_by_user, self._stop_watching, self.paused)
         try:
             if not job.scanned:
