@@ -153,7 +153,7 @@ class DicomtuiApp(App):
                 self.receiver.stop()
                 self.receiver_error = "stopped; press s to start"
 
-    # -- transfer jobs: run here in threads, so switching screens never stops them --------------
+    # -- transfer jobs: each in a child process the app's runner watches, so switching screens never stops them
     def job_runner(self):
         """The app's JobRunner (call from a thread the first time: it imports the DICOM stack)."""
         with self._job_runner_lock:
@@ -262,9 +262,9 @@ class DicomtuiApp(App):
                               title="Unfinished transfers", severity="warning", timeout=15)
 
     def _job_finished(self, report, job_id: str, error: str | None) -> None:
-        """From a job thread: say how the job ended, on whatever screen is shown."""
+        """From the thread watching a job's process: say how the job ended, on whatever screen is shown."""
         if self._closing_jobs:
-            return  # the loop waits for the job threads in on_unmount: calling into it would wait for ever
+            return  # the loop waits for the watching threads in on_unmount: calling into it would wait for ever
         if error is not None or report.interrupted:
             watch = self._arrivals.pop(job_id, None)
             if watch is not None:

@@ -1,7 +1,8 @@
 """Transfers: every job in the queue, live, with the selected job's failed instances and why.
 
-The app's JobRunner runs the jobs in threads; their progress lands in the app's JobFeed and this
-screen drains it ten times a second, updating only the cells that changed. Every few seconds it
+The app's JobRunner runs each job in a child process of its own, watched by a thread that turns the
+child's progress into the app's JobFeed; this screen drains it ten times a second, updating only the
+cells that changed. Every few seconds it
 also reads the whole queue from the store (in a thread), which shows jobs that other processes
 (`dicomtui send` in another terminal) run, and keeps finished jobs listed as history.
 """
