@@ -85,6 +85,19 @@ def add_parser(subparsers, parent: argparse.ArgumentParser) -> None:
     resume = sub.add_parser("resume", parents=[parent], help="run the jobs a crash or an interruption left "
                             "unfinished")
     resume.set_defaults(run=run_resume)
+    # An unknown ACTION is answered with the list of choices: the internal one stays out of it too.
+    sub.choices = _Choices(sub.choices, hidden={"run"})
+
+
+class _Choices(dict):
+    """The subcommands, for argparse: every one is accepted, the hidden ones are never listed."""
+
+    def __init__(self, choices: dict, hidden: set[str]):
+        super().__init__(choices)
+        self.hidden = hidden
+
+    def __iter__(self):
+        return (name for name in super().__iter__() if name not in self.hidden)
 
 
 def _when(stamp: float | None) -> str | None:

@@ -209,6 +209,7 @@ def _associate(ae: AE, node: Node, calling_ae: str, address: str, timeouts: Time
                 calling=calling_ae,
                 called=node.ae_title,
             ),
+            transient=getattr(primitive, "result", None) == 2,
         )
     threads = [assoc, assoc.dul, threading.current_thread()]
     messages = capture.messages(threads)

@@ -23,13 +23,16 @@ _SOP_CLASS_NAMES = {
 
 
 class AssociationError(Exception):
-    """No association: `kind` is refused, timeout, unresolved, unreachable, rejected or aborted."""
+    """No association: `kind` is refused, timeout, unresolved, unreachable, rejected or aborted.
+    `transient`: rejected with A-ASSOCIATE-RJ result "rejected-transient" (busy, at its association limit):
+    the peer may take us later, where a permanent rejection (our AE title unknown) will not change."""
 
     log_id = ""  # the association log's entry for the attempt, when one was kept
 
-    def __init__(self, kind: str, message: str):
+    def __init__(self, kind: str, message: str, *, transient: bool = False):
         self.kind = kind
         self.message = message
+        self.transient = transient
         super().__init__(message)
 
 

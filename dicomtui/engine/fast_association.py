@@ -236,7 +236,7 @@ def _negotiate(node: Node, calling_ae: str, address: str, timeouts: Timeouts,
         if kind == pdu.A_ASSOCIATE_RJ:
             result, source, reason = negotiation.read_rejection(body)
             raise AssociationError("rejected", explain_rejection(result, source, reason, calling=calling_ae,
-                                                                 called=node.ae_title))
+                                                                 called=node.ae_title), transient=result == 2)
         acceptance = negotiation.read_acceptance(body)
     except negotiation.NegotiationError:
         sock.close()

@@ -28,7 +28,7 @@ from .retrieve import (
 )
 
 
-class _ArrivalWatch:
+class ArrivalWatch:
     """What a Receiver running in this process saw while a C-MOVE was under way."""
 
     def __init__(self, receiver) -> None:
@@ -101,7 +101,7 @@ def move(
     """
     result = RetrieveResult()
     destination_ae = destination_ae.strip()
-    watch = _ArrivalWatch(receiver) if receiver is not None else None
+    watch = ArrivalWatch(receiver) if receiver is not None else None
     our_ae = receiver.settings.ae_title if receiver is not None else calling_ae
     port = local_port if local_port is not None else (receiver.settings.port if receiver is not None else None)
     host = None

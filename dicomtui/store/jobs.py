@@ -192,19 +192,35 @@ class JobStore:
             if message is not None:
                 sets.append("message = ?")
                 values.append(message)
+            # A cancel or pause asked for is kept until a run has ended (or the user queues the job again):
+            # never cleared when a run starts, or one asked for while its process was starting would be lost.
             if state == RUNNING:
-                sets += ["started = COALESCE(started, ?)", "finished = NULL", "cancel_requested = 0",
-                         "pause_requested = 0"]
+                sets += ["started = COALESCE(started, ?)", "finished = NULL"]
                 values.append(now)
             elif state == PAUSED:
-                sets.append("pause_requested = 0")
+                sets += ["cancel_requested = 0", "pause_requested = 0"]
             elif state in FINISHED:
-                sets.append("finished = ?")
+                sets += ["finished = ?", "cancel_requested = 0", "pause_requested = 0"]
                 values.append(now)
             elif state == QUEUED:
-                sets += ["finished = NULL"]
+                sets += ["finished = NULL", "cancel_requested = 0", "pause_requested = 0"]
             conn.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*values, _number(job_id)))
         return self.get(job_id)
+
+    def begin_run(self, job_id: str) -> bool:
+        """The owning process starts a run: "running", unless the job was paused or finished (cancelled, say)
+        since that process was asked to run it, which then wins: False, nothing changed. One transaction, so
+        no pause or cancel slips between the look and the change."""
+        with connect(self.path) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            row = conn.execute("SELECT state FROM jobs WHERE id = ?", (_number(job_id),)).fetchone()
+            if row is None:
+                raise NoSuchJob(f"there is no job {job_id} ('dicomtui jobs list' shows them)")
+            if row[0] == PAUSED or row[0] in FINISHED:
+                return False
+            conn.execute("UPDATE jobs SET state = ?, message = '', started = COALESCE(started, ?), finished = NULL "
+                         "WHERE id = ?", (RUNNING, time.time(), _number(job_id)))
+        return True
 
     def request_cancel(self, job_id: str) -> None:
         """Ask the process running the job to stop it (it polls this flag)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from textual import work
 from textual.app import App
@@ -76,6 +77,7 @@ class DicomtuiApp(App):
         self._closing_jobs = False
         self.association_log = AssociationLog(paths.associations_db())
         self._log_filter = None  # screens.associations.LogFilter the Log screen shows next
+        self._arrivals: dict[str, object] = {}  # move jobs to us: what our receiver saw while they ran
 
     def on_mount(self) -> None:
         self.phi_masked = self.config_file.config.ui.mask_phi
@@ -86,9 +88,11 @@ class DicomtuiApp(App):
         self.switch_mode(sections()[0].id)
         if self.config_file.problems:
             self.call_after_refresh(self._show_problems)
-        elif self._autostart_receiver:
+            return
+        if self._autostart_receiver:
             # After the first frame: importing pynetdicom (0.2 s) would compete with it for the GIL.
             self.set_timer(0.3, self.start_receiver)
+        self.set_timer(0.5, self._tell_unfinished_jobs)
 
     # -- themes: shipped and the user's, chosen by --theme, [ui] theme or the palette (which saves it) ------
     def _apply_themes(self) -> None:
@@ -160,7 +164,7 @@ class DicomtuiApp(App):
                 self.receiver.stop()
                 self.receiver_error = "stopped; press s to start"
 
-    # -- transfer jobs: run here in threads, so switching screens never stops them --------------
+    # -- transfer jobs: each in a child process the app's runner watches, so switching screens never stops them
     def job_runner(self):
         """The app's JobRunner (call from a thread the first time: it imports the DICOM stack)."""
         with self._job_runner_lock:
@@ -184,6 +188,45 @@ class DicomtuiApp(App):
         self.job_feed.state_changed(job.id)
         self.call_from_thread(self.notify, f"Job {job.id}: sending {', '.join(sources)} to {target}.",
                               title="Send")
+
+    @work(thread=True, group="jobs", exit_on_error=False, description="queue a move or get job")
+    def start_retrieve(self, kind: str, target: str, uids: dict[str, str], what: str, destination: str = "",
+                       on_queued: Callable[[str], None] | None = None) -> None:
+        """Queue a C-MOVE (to `destination`) or a C-GET (into the local archive) as a job, as `dicomtui move`
+        and `get` do, and run it like any job: on the Transfers screen, within the [transfers] limits.
+        on_queued(job_id) is called on the event loop once the job is in the store."""
+        config = self.config_file.config
+        node, local = config.node(target), config.local
+        if node is None:
+            self.call_from_thread(self.notify, f"There is no node named {target!r}.", title=what, severity="error")
+            return
+        engine = import_engine("dicomtui.engine.jobs.retrieve_job")
+        arrivals = import_engine("dicomtui.engine.retrieve_move")
+        runner = self.job_runner()
+        try:
+            request = engine.RetrieveRequest(**uids)
+            if kind == "move":
+                job = engine.queue_retrieve(self.job_store, "move", target, node, local.ae_title, request,
+                                            destination=destination, local_port=local.port)
+                receiver = self.receiver
+                if destination == local.ae_title and receiver is not None and receiver.running:
+                    # The job runs in another process: only this one sees whether the archive reached us.
+                    self._arrivals[job.id] = arrivals.ArrivalWatch(receiver)
+            else:
+                storage = local.storage or paths.default_storage_dir()
+                storage.mkdir(parents=True, exist_ok=True)
+                job = engine.queue_retrieve(self.job_store, "get", target, node, local.ae_title, request,
+                                            storage=storage, duplicates=config.receiver.duplicates,
+                                            fsync=config.receiver.fsync)
+        except Exception as exc:  # InvalidRequest, JobStoreError, OSError (the storage folder): said in words
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.call_from_thread(self.notify, f"{what}: {why}", title=what, severity="error")
+            return
+        runner.start(job.id)
+        self.job_feed.state_changed(job.id)
+        if on_queued is not None:
+            self.call_from_thread(on_queued, job.id)
+        self.call_from_thread(self.notify, f"Job {job.id}: {what} (see Transfers, 4).", title=what)
 
     @work(thread=True, group="jobs", exit_on_error=False, description="cancel, pause, resume or retry a job")
     def job_action(self, action: str, job_id: str) -> None:
@@ -216,17 +259,37 @@ class DicomtuiApp(App):
             runner.start(job_id)
         self.call_from_thread(self.notify, f"Resuming job(s) {', '.join(job_ids)}.", title="Resume")
 
+    @work(thread=True, group="jobs", exit_on_error=False, description="find unfinished jobs")
+    def _tell_unfinished_jobs(self) -> None:
+        """At start: say which jobs a crash or a quit left unfinished, never resuming them unasked (the
+        Transfers screen asks on its first visit, u resumes them)."""
+        jobs = self.job_runner().resumable()
+        if not jobs:
+            return
+        ids = ", ".join(job.id for job in jobs[:8]) + ("..." if len(jobs) > 8 else "")
+        sent, total = sum(job.counts.sent for job in jobs), sum(job.counts.total for job in jobs)
+        self.call_from_thread(self.notify, f"{len(jobs)} transfer job(s) were left unfinished ({ids}; {sent} of "
+                              f"{total} instances sent). The Transfers screen (4) resumes them.",
+                              title="Unfinished transfers", severity="warning", timeout=15)
+
     def _job_finished(self, report, job_id: str, error: str | None) -> None:
-        """From a job thread: say how the job ended, on whatever screen is shown."""
+        """From the thread watching a job's process: say how the job ended, on whatever screen is shown."""
         if self._closing_jobs:
-            return  # the loop waits for the job threads in on_unmount: calling into it would wait for ever
+            return  # the loop waits for the watching threads in on_unmount: calling into it would wait for ever
+        if error is not None or report.interrupted:
+            watch = self._arrivals.pop(job_id, None)
+            if watch is not None:
+                watch.close()
         if error is not None:
             text, severity = f"Job {job_id} did not run: {error}", "error"
         elif report.interrupted:
             return  # the app is quitting
         else:
             job, c = report.job, report.job.counts
-            text = f"Job {job.id} {job.state}: {c.sent} of {c.total} sent, {c.failed} failed."
+            if job.retrieve is None:
+                text = f"Job {job.id} {job.state}: {c.sent} of {c.total} sent, {c.failed} failed."
+            else:
+                text = _retrieve_ended(job, self._arrivals.pop(job_id, None))
             severity = {"done": "information", "failed": "error"}.get(job.state, "warning")
         try:
             self.call_from_thread(self.notify, text, title="Transfer", severity=severity)
@@ -286,3 +349,22 @@ class DicomtuiApp(App):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+
+def _retrieve_ended(job, watch) -> str:
+    """How a move or get job ended, in a sentence; for a failed move to us, what our receiver saw."""
+    r = job.retrieve
+    verb = "moved" if job.kind == "move" else "retrieved"
+    text = f"Job {job.id} {job.state}: {r.completed + r.warning} instance(s) {verb}, {r.failed} failed."
+    if job.state == "failed" and job.message:
+        text += f" {_sentence(job.message)}"
+    if watch is not None:
+        watch.close()
+        if job.state == "failed":
+            text += f" {_sentence('; '.join(watch.describe(job.calling_ae)))}"
+    return text
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")

@@ -1,7 +1,7 @@
-"""C-FIND and retrieves for the Query screen, each in a daemon thread.
+"""C-FIND for the Query screen, in a daemon thread (retrieves are jobs: see screens/query_retrieve.py).
 
 Daemons, like the echo pool: quitting never waits for an archive that does not answer. The thread
-only collects; the screen drains rows and progress on a timer (at most ten updates a second) and
+only collects; the screen drains rows on a timer (at most ten updates a second) and
 gets one message when the run ends. Nothing here touches a widget.
 """
 
@@ -27,7 +27,6 @@ class Run:
         self.elapsed = 0.0
         self.result: Any = None
         self.crash: str | None = None
-        self.progress: Any = None  # the newest progress event
         self._rows: list[dict] = []
         self._lock = threading.Lock()
         self._call = call
@@ -46,9 +45,6 @@ class Run:
         with self._lock:
             rows, self._rows = self._rows, []
         return rows
-
-    def set_progress(self, progress: Any) -> None:
-        self.progress = progress
 
     @property
     def finished(self) -> bool:
@@ -71,24 +67,11 @@ class RunFinished(Message):
         self.run = run
 
 
-def find_call(node, calling_ae: str, request) -> Callable[[Run], Any]:
+def find_call(node, calling_ae: str, request, journal=None) -> Callable[[Run], Any]:
+    """`journal`: where the query's association is logged (app.journal(...))."""
     def call(run: Run):
         engine = import_engine("dicomtui.engine.query")
-        return engine.find(node, calling_ae, request, cancel=run.cancel, on_row=run.add_row)
+        return engine.find(node, calling_ae, request, cancel=run.cancel, on_row=run.add_row, journal=journal)
 
     return call
 
-
-def retrieve_call(kind: str, node, calling_ae: str, uids: dict[str, str], *, destination: str = "",
-                  storage=None, receiver=None) -> Callable[[Run], Any]:
-    """kind "move" (to `destination`) or "get" (into `storage`)."""
-
-    def call(run: Run):
-        engine = import_engine("dicomtui.engine.retrieve")
-        request = engine.RetrieveRequest(**uids)
-        if kind == "move":
-            return engine.move(node, calling_ae, request, destination, cancel=run.cancel,
-                               on_progress=run.set_progress, receiver=receiver)
-        return engine.get(node, calling_ae, request, storage, cancel=run.cancel, on_progress=run.set_progress)
-
-    return call

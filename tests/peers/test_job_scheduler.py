@@ -175,3 +175,24 @@ def test_pause_a_queued_job_and_cancel_a_paused_one(home, tmp_path):
     assert store_of(home).get(job.id).state == "cancelled"
     finished = run(home, "jobs", "pause", job.id)
     assert finished.code == 1 and "already finished" in finished.err, finished
+
+
+@pytest.mark.parametrize("asked, ends", [("cancel", "cancelled"), ("pause", "paused")])
+def test_a_stop_asked_for_while_the_job_process_starts_wins(asked, ends, home, storescp_factory, tmp_path):
+    """The app starts a process for a job a crash left "running" and the user cancels (or pauses) it before that
+    process has begun: the request is a flag in the store, and the run's start must not wipe it."""
+    from dicomtui.config.model import Node
+    from dicomtui.engine.jobs import queue_send, run_send_job
+
+    folder = tmp_path / "f"
+    generate_studies(folder, patients=1, series_per_study=1, instances_per_series=4, seed=7642,
+                     instance_bytes=4_000)
+    scp = storescp_factory(extra_args=["--sleep-after", "1"])
+    store = store_of(home)
+    node = Node("x", scp.ae_title, HOST, scp.port)
+    job = queue_send(store, "x", node, "DICOMTUI", [str(folder)])
+    store.set_state(job.id, "running")  # what a crash leaves
+    (store.request_cancel if asked == "cancel" else store.request_pause)(job.id)  # the Transfers screen's c or p
+    report = run_send_job(store, job.id, node)  # what the job's process runs
+    assert report.job.state == ends, report.job
+    assert report.job.counts.sent <= 1 and len(scp.received()) <= 1

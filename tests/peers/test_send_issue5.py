@@ -215,3 +215,63 @@ def test_peer_down_at_first_comes_up_during_back_off(home, storescp_factory, tmp
     assert sorted(uids_of(scp.received())) == sorted(uids_of(files))
     job = store_of(home).list()[0]
     assert job.state == "done"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# e. a folder mixing DICOM, non-DICOM and truncated files
+
+
+def test_a_file_cut_off_in_its_pixel_data_fails_and_the_rest_arrives(home, storescp, tmp_path):
+    folder = tmp_path / "f"
+    files = generate_studies(folder, patients=1, series_per_study=1, instances_per_series=6, seed=7505,
+                             instance_bytes=20_000)
+    cut, good = files[2], files[:2] + files[3:]
+    data = cut.read_bytes()
+    cut.write_bytes(data[:len(data) - 8_000])  # a copy that stopped in the middle of its pixel data
+    (folder / "notes.txt").write_text("not an image")
+    result = run(home, "send", f"{storescp.ae_title}@{HOST}:{storescp.port}", str(folder), "--json")
+    assert result.code == 1, result
+    out = sent_json(result, 5, failed=1, skipped=1)
+    assert sorted(uids_of(storescp.received())) == sorted(uids_of(good))  # the cut one never went out
+    shown = json.loads(run(home, "jobs", "show", out["job"], "--json").out)
+    [failed] = shown["failed_instances"]
+    assert failed["path"] == str(cut) and failed["kind"] == "truncated" and failed["attempts"] == 1, failed
+    assert "ends inside PixelData (7FE0,0010), 8,000 bytes short" in failed["error"], failed
+    assert shown["state"] == "failed"
+    plain = run(home, "jobs", "show", out["job"])
+    assert f"failed: {cut}: the file ends inside PixelData" in plain.out, plain
+
+
+# ---------------------------------------------------------------------------------------------------------
+# f. a peer at its association limit rejects us as "transient": the job backs off and tries again
+
+
+def test_a_busy_peer_rejecting_transiently_is_retried(home, receiver_factory, tmp_path):
+    from pynetdicom import AE
+    from pynetdicom.sop_class import Verification
+
+    from dicomtui.engine.receiver import AssociationClosed
+
+    folder = tmp_path / "f"
+    files = generate_studies(folder, patients=1, series_per_study=1, instances_per_series=5, seed=7506,
+                             instance_bytes=4_000)
+    rx = receiver_factory(max_associations=1)
+    caller = AE(ae_title="HOLDER")
+    caller.add_requested_context(Verification)
+    holder = caller.associate(HOST, rx.port, ae_title="DICOMTUI")  # takes the receiver's one association
+    assert holder.is_established
+    try:
+        started = start(home, ["send", f"DICOMTUI@{HOST}:{rx.port}", str(folder), "--json"])
+        wait_for_failure(home, started[1])  # rejected: the receiver is at its limit
+        [job] = store_of(home).list()
+        [row, *_] = store_of(home).instances(job.id, ["failed"])
+        assert row.kind == "rejected-transient" and row.transient, row
+        assert "result 2 transient" in row.error, row.error
+    finally:
+        holder.release()  # the receiver is free while the job backs off
+    result = finish(started)
+    assert result.code == 0, result
+    sent_json(result, 5)
+    assert sorted(uids_of(rx.stored_files())) == sorted(uids_of(files))
+    assert any(e.how == "rejected" for e in rx.events.of(AssociationClosed))
+    assert store_of(home).get(job.id).state == "done"

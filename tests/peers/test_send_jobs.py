@@ -181,23 +181,6 @@ def test_kill_9_then_resume_sends_the_rest_once_to_storescp(home, storescp_facto
     assert run(home, "jobs", "resume").out.startswith("nothing to resume")
 
 
-def test_kill_9_then_resume_to_our_receiver_holds_each_instance_once(home, receiver_factory, tmp_path):
-    folder = tmp_path / "f"
-    files = generate_studies(folder, patients=2, series_per_study=2, instances_per_series=100, seed=7406,
-                             instance_bytes=3_000)
-    rx = receiver_factory()
-    job, confirmed, resumed = kill_send_then_resume(home, f"DICOMTUI@{HOST}:{rx.port}", folder, at_least=100,
-                                                    parallel=2)
-    assert resumed.code == 0, resumed
-    assert 100 <= len(confirmed) < 400
-    expected = uids_of(files)
-    arrivals = Counter(e.sop_instance_uid for e in rx.events.of(InstanceStored))
-    check_once(arrivals, confirmed, expected, parallel=2)
-    stored = uids_of(rx.stored_files())  # the archive: every instance exactly once
-    assert sorted(stored) == sorted(expected)
-    assert store_of(home).get(job.id).counts.sent == 400
-
-
 def test_jobs_cancel_stops_a_running_send(home, storescp_factory, tmp_path):
     folder = tmp_path / "f"
     generate_studies(folder, patients=1, series_per_study=1, instances_per_series=6, seed=7407, instance_bytes=4_000)
@@ -232,3 +215,89 @@ def test_ctrl_c_leaves_the_job_queued_and_resume_sends_the_rest(home, storescp_f
     resumed = run(home, "jobs", "resume")
     assert resumed.code == 0 and "5 sent, 0 failed" in resumed.out, resumed
     assert Counter(uids_of(scp.received())) == Counter(uids_of(files))
+
+
+def test_kill_9_at_random_points_then_resume_each_instance_once(home, receiver_factory, tmp_path):
+    """`dicomtui send`, then `jobs resume` after it, killed -9 at seeded random points: early (before the job is
+    queued, or in its scan), then after a random number of instances plus a random few milliseconds (between
+    instances or in the middle of one); the last resume finishes the job. Our receiver keeps one copy per SOP
+    Instance UID: it holds every instance exactly once, and nothing the job had recorded as confirmed before a
+    kill ever arrives again."""
+    import random
+
+    folder = tmp_path / "f"
+    files = generate_studies(folder, patients=2, series_per_study=2, instances_per_series=200, seed=7409,
+                             instance_bytes=3_000)
+    expected = uids_of(files)
+    total = len(expected)
+    rx = receiver_factory()
+    target = f"DICOMTUI@{HOST}:{rx.port}"
+    chance = random.Random(7409)
+    store = store_of(home)
+
+    def confirmed() -> set[str]:
+        jobs = store.list() if store.path.exists() else []
+        return {r.sop_instance_uid for r in store.instances(jobs[0].id, [SENT])} if jobs else set()
+
+    mid_send = 0
+    seen_before: list[tuple[int, set[str]]] = []  # (arrivals so far, confirmed) at each kill
+    for round_ in range(5):
+        # Killed before it had queued its job: there is nothing to resume, so the send starts again.
+        queued = store.path.exists() and store.list()
+        started = start(home, ["jobs", "resume"] if queued else ["send", target, str(folder), "--parallel", "2"])
+        if round_ == 0:
+            time.sleep(chance.uniform(0.05, 0.5))
+        else:
+            done = len(confirmed())
+            goal = done + chance.randint(1, max(1, (total - done) // 3))
+            deadline = time.monotonic() + 20
+            while started[1].poll() is None and len(confirmed()) < goal and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(chance.uniform(0, 0.02))
+        if started[1].poll() is None:
+            os.kill(started[1].pid, signal.SIGKILL)
+        finish(started)
+        time.sleep(0.1)  # the receiver finishes what was in flight before we count arrivals
+        sent = confirmed()
+        mid_send += 0 < len(sent) < total
+        seen_before.append((len(rx.events.of(InstanceStored)), sent))
+    assert mid_send >= 3, [len(c) for _, c in seen_before]  # killed mid-way, or the test proves nothing
+    resumed = run(home, "jobs", "resume")
+    assert resumed.code == 0, resumed
+    [job] = store.list()
+    assert job.state == "done" and job.counts.sent == total, job
+    arrivals = [e.sop_instance_uid for e in rx.events.of(InstanceStored)]
+    assert set(arrivals) == set(expected)  # nothing lost
+    for count, sent in seen_before:
+        again = sent & set(arrivals[count:])
+        assert not again, f"{len(again)} instance(s) confirmed before a kill were sent again"
+    stored = uids_of(rx.stored_files())
+    assert sorted(stored) == sorted(expected)  # the archive: every instance exactly once
+
+
+def test_out_of_resources_is_retried_until_the_peer_has_room(home, receiver_factory, tmp_path):
+    """Our receiver below its free-space floor answers 0xA700 (out of resources): transient. Restarted with a
+    normal floor while the job backs off, it takes every instance."""
+    folder = tmp_path / "f"
+    files = generate_studies(folder, patients=1, series_per_study=1, instances_per_series=5, seed=7410,
+                             instance_bytes=4_000)
+    port = free_port()
+    full = receiver_factory(port=port, min_free_bytes=1 << 60)  # an exabyte: never that much free
+    started = start(home, ["send", f"DICOMTUI@{HOST}:{port}", str(folder), "--json"])
+    deadline = time.monotonic() + 20
+    while not (store_of(home).path.exists() and store_of(home).list()
+               and store_of(home).list()[0].counts.failed):
+        assert time.monotonic() < deadline and started[1].poll() is None, "no 0xA700 before the send ended"
+        time.sleep(0.02)
+    [job] = store_of(home).list()
+    failed = store_of(home).instances(job.id, ["failed"])
+    assert failed and all(r.status == 0xA700 and r.transient for r in failed), failed
+    full.receiver.stop(grace=1.0)
+    roomy = receiver_factory(port=port, min_free_bytes=0)  # the same port, during the 1 s back-off
+    result = finish(started)
+    assert result.code == 0, result
+    out = json.loads(result.out)
+    assert (out["sent"], out["failed"]) == (5, 0)
+    assert full.stored_files() == []
+    assert sorted(uids_of(roomy.stored_files())) == sorted(uids_of(files))
+    assert store_of(home).get(job.id).state == "done"

@@ -51,7 +51,7 @@ async def test_patient_level_saved_query_lists_patients_then_their_studies(make_
         assert copied[-1] == ("dicomtui find archive -k 'PatientName=*' -k NumberOfPatientRelatedStudies "
                               "--level patient --model patient")
         await pilot.press("g")  # a whole patient is not retrieved: says what to do instead
-        assert screen._retrieve is None and "list this patient's studies" in app.sent_notifications[-1].message
+        assert screen._retrieve_job is None and "list this patient's studies" in app.sent_notifications[-1].message
         # Enter opens the patient's studies.
         await pilot.press("enter")
         await wait_for(pilot, lambda: "1 study in" in status(app))

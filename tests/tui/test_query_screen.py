@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from dicomtui.config import Node
 from dicomtui.dicom.synthetic import generate_studies
@@ -135,7 +135,16 @@ async def test_get_a_study_into_the_local_archive(make_app, archive, tmp_path):
         await wait_for(pilot, lambda: "3 studies in" in status(app))
         await pilot.press("g")
         await wait_for(pilot, lambda: "C-GET study" in status(app) and "6 instance(s)" in status(app), timeout=30)
-        assert screen._retrieve is None
+        # A job in the queue, as `dicomtui get` makes: done, and said so wherever the user is.
+        [job] = app.job_store.list()
+        assert (job.kind, job.target, job.state, job.retrieve.completed) == ("get", "archive", "done", 6)
+        assert job.id == screen._retrieve_job and f"(job {job.id}; Transfers, 4)" in status(app)
+        await wait_for(pilot, lambda: any(f"Job {job.id} done: 6 instance(s) retrieved" in n.message
+                                          for n in app.sent_notifications))
+        await pilot.press("4")
+        table = app.screen.query_one("#tx-jobs", DataTable)
+        await wait_for(pilot, lambda: job.id in table.rows)
+        assert str(table.get_cell(job.id, "kind")) == "get" and str(table.get_cell(job.id, "state")) == "done"
     assert len(list(storage.rglob("*.dcm"))) == 6
 
 
@@ -233,9 +242,62 @@ async def test_move_a_study_to_another_node(make_app, receiver_factory, studies,
         await pilot.pause()
         assert app.screen is screen
         await wait_for(pilot, lambda: "C-MOVE study" in status(app) and "6 instance(s)" in status(app), timeout=30)
-        assert "C-MOVE study" in status(app) and "to STORESCP:" in status(app) and screen._retrieve is None
-        assert any(n.title == screen._retrieve_what for n in app.sent_notifications)
+        assert "C-MOVE study" in status(app) and "to STORESCP:" in status(app)
+        [job] = app.job_store.list()
+        assert (job.kind, job.state, job.retrieve.destination) == ("move", "done", "STORESCP")
+        assert any(n.title == screen._retrieve_what and n.message.startswith(f"Job {job.id}: C-MOVE study")
+                   for n in app.sent_notifications)
+        await wait_for(pilot, lambda: any(f"Job {job.id} done: 6 instance(s) moved" in n.message
+                                          for n in app.sent_notifications))
     assert len(storescp.received()) == 6
+
+
+async def test_a_move_waits_for_a_free_association_and_c_cancels_it(make_app, receiver_factory, studies,
+                                                                       storescp_factory, tmp_path):
+    """A move from this screen is a job like any other: it waits while [transfers] allows no association to the
+    archive, shows on the Transfers screen, and c stops it with C-CANCEL."""
+    from dicomtui.engine.jobs.lock import locks_folder
+    from dicomtui.engine.jobs.slots import AssociationSlots, node_key
+
+    storage = tmp_path / "archive"
+    import_files(storage, studies)
+    slow = storescp_factory(extra_args=["--sleep-after", "1"])  # a second per instance: time to cancel
+    archive = receiver_factory(storage=storage, nodes=(Node("store", slow.ae_title, "127.0.0.1", slow.port),))
+    config = (_config(archive.port, tmp_path / "got") + _node("store", slow.ae_title, slow.port)
+              + "\n[transfers]\nmax_associations_per_node = 1\n")
+    app = make_app(config)
+    # Another process's job holds the one association allowed to the archive.
+    held = AssociationSlots(locks_folder(app.job_store) / "slots", 8, 1).try_acquire(
+        node_key("127.0.0.1", archive.port), 1)
+    assert held is not None
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_query(pilot)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: "3 studies in" in status(app))
+            await pilot.press("M")
+            await pilot.pause()
+            await pilot.press("end", "enter")
+            await wait_for(pilot, lambda: "waiting for a free association" in status(app), timeout=15)
+            job_id = screen._retrieve_job
+            assert app.job_store.get(job_id).state == "running" and len(slow.received()) == 0
+            held.release()
+            held = None
+            await wait_for(pilot, lambda: app.job_store.get(job_id).retrieve.completed >= 1, timeout=20)
+            await wait_for(pilot, lambda: "1 done" in status(app) or "2 done" in status(app))
+            await pilot.press("c")  # the table has focus
+            await wait_for(pilot, lambda: app.job_store.get(job_id).state == "cancelled", timeout=15)
+            await wait_for(pilot, lambda: "cancelled" in status(app))
+            assert any(f"Job {job_id} cancelled" in n.message for n in app.sent_notifications)
+            await pilot.press("4")
+            table = app.screen.query_one("#tx-jobs", DataTable)
+            await wait_for(pilot, lambda: job_id in table.rows)
+            assert str(table.get_cell(job_id, "kind")) == "move"
+            assert str(table.get_cell(job_id, "state")) == "cancelled"
+    finally:
+        if held is not None:
+            held.release()
+    assert 1 <= len(slow.received()) < 6  # C-CANCEL stopped the archive's sub-operations
 
 
 async def test_save_and_open_a_query(make_app, archive, tmp_path):
@@ -290,3 +352,27 @@ async def test_sort_reorders_the_same_rows(make_app, archive, tmp_path):
             await pilot.press("s")
         assert "sorted by" not in status(app)
         assert [str(table.get_row_at(i)[1]) for i in range(table.row_count)] == arrival
+
+
+async def test_a_failed_move_to_us_says_what_our_receiver_saw(make_app, receiver_factory, studies, tmp_path):
+    """The move runs in a job process, but the app's receiver is here: its view still reaches the user."""
+    from ..peers.harness import free_port
+
+    storage = tmp_path / "archive"
+    import_files(storage, studies)
+    ours, wrong = free_port(), free_port()
+    # The archive has our AE title with a port where nothing listens: the move cannot reach us.
+    archive = receiver_factory(storage=storage, nodes=(Node("us", "TESTSCU", "127.0.0.1", wrong),))
+    config = _config(archive.port, tmp_path / "got").replace("port = 11112", f'port = {ours}\nbind = "127.0.0.1"')
+    app = make_app(config)
+    app._autostart_receiver = True
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.receiver is not None and app.receiver.running)
+        await open_query(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "3 studies in" in status(app))
+        await pilot.press("m")
+        await wait_for(pilot, lambda: any(n.title == "Transfer" for n in app.sent_notifications), timeout=30)
+        [ended] = [n.message for n in app.sent_notifications if n.title == "Transfer"]
+        assert ended.startswith("Job 1 failed"), ended
+        assert f"did not arrive at our receiver (port {ours})" in ended, ended

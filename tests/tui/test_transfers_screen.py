@@ -66,7 +66,6 @@ async def test_send_a_folder_through_the_dialog(make_app, storescp, tmp_path):
         detail = str(app.screen.query_one("#tx-detail", Static).render())
         assert f"{len(files)} sent, 0 failed, 1 skipped" in detail
         await wait_for(pilot, lambda: [r[1] for r in app.screen.failed_rows()] == ["skip"])
-        # The job's process records "done" before it reports; the notification follows from the watcher thread.
         await wait_for(pilot, lambda: any("Job 1 done" in n.message for n in app.sent_notifications))
     assert len(storescp.received()) == len(files)
 
@@ -109,7 +108,7 @@ async def test_cancel_a_running_send(make_app, storescp_factory, tmp_path):
         assert time.monotonic() - started < 5
         ended = app.job_store.get(job.id)
         assert ended.state == "cancelled" and 1 <= ended.counts.sent < 8
-        assert any(f"Job {job.id} cancelled" in n.message for n in app.sent_notifications)
+        await wait_for(pilot, lambda: any(f"Job {job.id} cancelled" in n.message for n in app.sent_notifications))
 
 
 async def test_pause_then_resume_a_running_send(make_app, storescp_factory, tmp_path):
@@ -223,7 +222,7 @@ async def test_a_failed_job_shows_why(make_app, storescp_factory, tmp_path):
         assert path == "outgoing/j2k.dcm" and reason == stored.error and reason
         shown = app.screen.query_one("#tx-failed", ResultTable)
         assert shown.row_count == 1 and shown.get_row_at(0)[2] == reason
-        assert any(f"Job {job.id} failed" in n.message for n in app.sent_notifications)
+        await wait_for(pilot, lambda: any(f"Job {job.id} failed" in n.message for n in app.sent_notifications))
 
 
 def _prefilled_store() -> None:
@@ -325,3 +324,68 @@ async def test_progress_is_coalesced(make_app):
             assert len(updates) >= 3  # and it did show progress on the way
     finally:
         lock.release()
+
+
+async def test_a_move_shows_the_instances_whose_sub_operations_failed(make_app, receiver_factory, storescp_factory,
+                                                                      tmp_path):
+    """Our receiver as the archive moves a study with a JPEG 2000 instance to a peer that takes uncompressed
+    syntaxes only: that sub-operation fails (the CT goes), and the job's detail names the failed instance."""
+    from pydicom import dcmread
+
+    from dicomtui.config.model import Node
+    from dicomtui.engine.archive.importing import import_files
+    from dicomtui.engine.jobs.retrieve_job import queue_retrieve, run_retrieve_job
+    from dicomtui.engine.retrieve import RetrieveRequest
+
+    ct = dcmread(get_testdata_file("CT_small.dcm"), stop_before_pixels=True)
+    ds = dcmread(get_testdata_file("JPEG2000.dcm"))
+    ds.StudyInstanceUID = ct.StudyInstanceUID  # one study: the destination accepts the association for the CT
+    j2k = tmp_path / "j2k.dcm"
+    ds.save_as(j2k)
+    storage = tmp_path / "archive"
+    import_files(storage, [get_testdata_file("CT_small.dcm"), j2k])
+    strict = storescp_factory(ae_title="STRICT", accept_all=False)
+    archive = receiver_factory(storage=storage, nodes=(Node("strict", "STRICT", HOST, strict.port),))
+    store = JobStore(paths.jobs_db())
+    node = Node("archive", "DICOMTUI", HOST, archive.port)
+    job = queue_retrieve(store, "move", "archive", node, "DICOMTUI",
+                         RetrieveRequest(study_uid=ds.StudyInstanceUID), destination="STRICT")
+    report = run_retrieve_job(store, job.id, node)
+    assert report.job.state == "failed" and report.result.failed_uids == [ds.SOPInstanceUID], report
+    app = make_app(_config(archive.port, "DICOMTUI"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await wait_for(pilot, lambda: len(app.screen.failed_rows()) == 1)
+        [(uid, status, reason)] = app.screen.failed_rows()
+        assert uid == ds.SOPInstanceUID and reason == "C-MOVE sub-operation failed"
+        assert status == f"{report.result.status:04X}"
+        detail = str(app.screen.query_one("#tx-detail", Static).render())
+        assert "move from archive" in detail and "to STRICT" in detail and "1 completed, 1 failed" in detail
+        shown = app.screen.query_one("#tx-failed", ResultTable)
+        assert shown.row_count == 1 and shown.get_row_at(0)[0] == ds.SOPInstanceUID
+    assert [str(dcmread(p).SOPInstanceUID) for p in strict.received()] == [ct.SOPInstanceUID]
+
+
+async def test_unfinished_jobs_are_offered_at_start_not_resumed_silently(make_app, storescp, tmp_path):
+    from dicomtui.config.model import Node
+    from dicomtui.engine.jobs import queue_send
+    from dicomtui.tui.screens.nodes import NodesScreen
+
+    folder = tmp_path / "outgoing"
+    files = generate_studies(folder, patients=1, series_per_study=1, instances_per_series=3, seed=7507)
+    store = JobStore(paths.jobs_db())
+    job = queue_send(store, "archive", Node("archive", "STORESCP", HOST, storescp.port), "DICOMTUI", [str(folder)])
+    app = make_app(_config(storescp.port))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: any(n.title == "Unfinished transfers" for n in app.sent_notifications), 15)
+        [told] = [n.message for n in app.sent_notifications if n.title == "Unfinished transfers"]
+        assert told.startswith(f"1 transfer job(s) were left unfinished ({job.id}; 0 of 0 instances sent)"), told
+        assert "Transfers screen (4)" in told
+        assert isinstance(app.screen, NodesScreen)  # told, on the first screen, without visiting Transfers
+        await pilot.pause(1.0)
+        assert app.job_store.get(job.id).state == "queued" and storescp.received() == []  # nothing ran unasked
+        await pilot.press("4")
+        await wait_for(pilot, lambda: "Resume them now?" in str(app.screen.query_one(Static).render()), 10)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.job_store.get(job.id).state == "done", 20)
+    assert sorted(uids_of(storescp.received())) == sorted(uids_of(files))

@@ -151,6 +151,7 @@ BAD_INPUT = {
     "unknown-flag": (("echo", "pacs", "--bogus"), ("--bogus",)),
     "unknown-flag-no-command": (("--bogus",), ("--bogus",)),
     "missing-action": (("nodes",), ("ACTION",)),
+    "jobs-unknown-action": (("jobs", "bogus"), ("'bogus'", "'resume'")),
 }
 
 
@@ -166,6 +167,11 @@ def bad_input_runs(tmp_path_factory):
 def test_bad_input_exits_2_with_a_sentence(bad_input_runs, case):
     _, _, runs = bad_input_runs
     assert_clean_usage_error(runs[case], *BAD_INPUT[case][1])
+
+
+def test_the_internal_jobs_action_is_never_offered(bad_input_runs):
+    _, _, runs = bad_input_runs
+    assert "'run'" not in runs["jobs-unknown-action"].err, runs["jobs-unknown-action"]
 
 
 def test_bad_input_changes_nothing(bad_input_runs):

@@ -10,6 +10,7 @@ from dicomtui.store.jobs import (
     DONE,
     FAILED,
     NOT_SENT,
+    PAUSED,
     PENDING,
     QUEUED,
     RUNNING,
@@ -55,6 +56,23 @@ def test_transitions_allowed_and_refused(tmp_path):
         store.set_state("99", RUNNING)
     with pytest.raises(NoSuchJob, match="job ids are numbers"):
         store.get("abc")
+
+
+def test_a_stop_asked_for_before_a_run_begins_is_kept(tmp_path):
+    """A cancel or pause asked for while a job's process is starting wins over that process's start."""
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    job = new_job(store)
+    store.set_state(job.id, RUNNING)  # a run a crash left, which a process is about to resume
+    store.request_cancel(job.id)
+    assert store.begin_run(job.id) and store.stop_requested(job.id) == "cancel"  # its watcher will see it
+    assert store.set_state(job.id, CANCELLED).cancel_requested is False  # honoured: cleared
+    assert store.set_state(job.id, QUEUED).state == QUEUED  # jobs retry
+    store.set_state(job.id, PAUSED)  # paused (or cancelled) while queued, before the process began
+    assert not store.begin_run(job.id) and store.get(job.id).state == PAUSED
+    store.set_state(job.id, CANCELLED)
+    assert not store.begin_run(job.id) and store.get(job.id).state == CANCELLED
+    other = new_job(store)
+    assert store.begin_run(other.id) and store.get(other.id).state == RUNNING
 
 
 def test_instances_outcomes_and_what_is_left_to_send(tmp_path):
@@ -125,5 +143,6 @@ def test_retry_policy():
     assert is_transient("status", 0xA700) and is_transient("status", 0xA7FF)
     assert not is_transient("status", 0xA900) and not is_transient("unsupported", None)
     assert not is_transient("conversion", None) and not is_transient("rejected", None)
+    assert is_transient("rejected-transient", None) and not is_transient("truncated", None)
     policy = RetryPolicy(attempts=4, first_delay=1.0, max_delay=5.0)
     assert [policy.delay(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, 5.0]

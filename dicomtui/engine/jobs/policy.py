@@ -1,7 +1,8 @@
 """Which failures deserve another attempt, and how long to wait before it.
 
-Transient: the peer was not there or gave up (refused, aborted, timeout) or said it is out of
-resources (0xA7xx); waiting may help. Permanent: the peer does not take the SOP class or
+Transient: the peer was not there or gave up (refused, aborted, timeout), rejected the association
+as "rejected-transient" (busy, at its association limit) or said it is out of resources (0xA7xx);
+waiting may help. Permanent: the peer does not take the SOP class or
 transfer syntax, a failure status, a file we cannot read; sending again would fail the same way.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-TRANSIENT_KINDS = frozenset({"refused", "aborted", "timeout"})
+TRANSIENT_KINDS = frozenset({"refused", "aborted", "timeout", "rejected-transient"})
 
 
 def is_transient(kind: str, status: int | None) -> bool:

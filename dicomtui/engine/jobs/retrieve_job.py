@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...config.model import Node, TransferOptions
-from ...store.jobs import CANCELLED, DONE, FAILED, FINISHED, PAUSED, QUEUED, RUNNING, Job, JobStore
+from ...store.jobs import CANCELLED, DONE, FAILED, PAUSED, QUEUED, Job, JobStore
 from ..association_log import Journal
 from ..retrieve import RetrieveProgress, RetrieveRequest, RetrieveResult
 from .lock import owning, watch_cancel
@@ -82,15 +82,16 @@ class _Run:
         self._stop_watching = threading.Event()
         self.started = time.monotonic()
         self.journal: Journal | None = None  # where its associations are logged
+        self._waited = False
 
     def run(self) -> RetrieveJobReport:
         job = self.store.get(self.job_id)
         if job.retrieve is None:
             raise ValueError(f"job {self.job_id} is a {job.kind} job, not a move or get")
-        if job.state in FINISHED or job.state == PAUSED:
+        if not self.store.begin_run(self.job_id):  # paused or finished (cancelled) before it could start
+            job = self.store.get(self.job_id)
             return RetrieveJobReport(job, _result_of(job), 0.0)
         self.store.reset_retrieve(self.job_id)  # a resumed or retried retrieve runs the whole request again
-        self.store.set_state(self.job_id, RUNNING, "")
         # The engine's own canceller turns `cancel` into a C-CANCEL on the association.
         watch_cancel(self.store, self.job_id, self.cancel, self.cancelled_by_user, self._stop_watching, self.paused)
         lease = None
@@ -101,6 +102,8 @@ class _Run:
                 result = RetrieveResult()
                 result.fail("cancelled", "cancelled while it waited for a free association")
                 return self._finish(result)
+            if self._waited:  # it runs now: the faces must stop showing it as waiting
+                self.store.set_message(self.job_id, "")
             with self.store.retrieve_writer(self.job_id) as writer:
                 def progress(p: RetrieveProgress) -> None:
                     writer.progress(p.remaining, p.completed, p.failed, p.warning)  # on disk before it is shown
@@ -118,6 +121,7 @@ class _Run:
         return self._finish(result)
 
     def _waiting_for_slot(self, reason: str) -> None:
+        self._waited = True
         self.store.set_message(self.job_id, reason)  # the faces show the job's message
         if self.on_note is not None:
             self.on_note(reason)

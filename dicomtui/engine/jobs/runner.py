@@ -10,7 +10,7 @@ Every job runs as soon as it is started, and waits for a free association
 slot (engine/jobs/slots.py): the global and per-node limits of [transfers] are what schedules them, the
 same limits a `dicomtui send` in another process obeys.
 
-Callbacks come from the job threads, as often as instances go (thousands a second): they must be
+Callbacks come from the threads watching the job processes, up to ten times a second per job: they must be
 cheap and thread-safe; a face coalesces them. Cancel and pause go through the store's flags, as
 `dicomtui jobs cancel` does, so a job stopped here ends "cancelled" or "paused" with its rows committed.
 """
@@ -74,7 +74,8 @@ class JobRunner:
         return job
 
     def start(self, job_id: str) -> bool:
-        """Run a queued (or abandoned) job in a thread; False if it already runs here."""
+        """Run a queued (or abandoned) job in a child process, watched by a thread here; False if it already
+        runs here."""
         with self._lock:
             thread = self._threads.get(job_id)
             if thread is not None and thread.is_alive():
@@ -156,7 +157,7 @@ class JobRunner:
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
-    # -- the thread ----------------------------------------------------------------------------------------
+    # -- the thread watching a job's process -----------------------------------------------------------------
     def _run(self, job_id: str, cancel: threading.Event) -> None:
         """The job's process reads its node from the config, as `jobs retry` does (the configured node of that
         name, else the settings recorded with the job); a move or get's counts reach the screen through the

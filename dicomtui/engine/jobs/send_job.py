@@ -22,7 +22,6 @@ from ...store.jobs import (
     CANCELLED,
     DONE,
     FAILED,
-    FINISHED,
     PAUSED,
     PENDING,
     QUEUED,
@@ -32,7 +31,7 @@ from ...store.jobs import (
     JobStore,
 )
 from ..association_log import Journal
-from ..send import NOT_SENT, InstanceOutcome, SendProgress, scan, send_scanned
+from ..send import NOT_SENT, InstanceOutcome, Scan, SendProgress, scan, send_scanned
 from .lock import is_running_elsewhere, owning, watch_cancel
 from .policy import RetryPolicy, is_transient
 from .slots import AssociationSlots, node_key, slots_for
@@ -129,15 +128,15 @@ class _Run:
         self._counts: dict[str, int] = {}
         self._note = ""
         self.journal: Journal | None = None
+        self._fresh: Scan | None = None
 
     def run(self) -> JobReport:
+        if not self.store.begin_run(self.job_id):  # paused or finished (cancelled) before it could start
+            return JobReport(self.store.get(self.job_id), 0.0)
         job = self.store.get(self.job_id)
-        if job.state in FINISHED or job.state == PAUSED:
-            return JobReport(job, 0.0)
         options = job.options
         policy = RetryPolicy(options.get("attempts", 4), options.get("first_delay", 1.0),
                              options.get("max_delay", 60.0))
-        self.store.set_state(self.job_id, RUNNING, "")
         watch_cancel(self.store, self.job_id, self.cancel, self.cancelled_by_user, self._stop_watching, self.paused)
         try:
             if not job.scanned:
@@ -145,6 +144,7 @@ class _Run:
                 if not self.cancel.is_set():  # a scan cut short would record only part of the job
                     self.store.record_scan(self.job_id, [(str(f.path), f.sop_instance_uid) for f in found.files],
                                            [(str(s.path), s.reason) for s in found.skipped])
+                    self._fresh = Scan(found.files)  # the first round needs no second look at the files
             if not self.cancel.is_set():
                 self._rounds(policy, int(options.get("parallel", 1)))
         finally:
@@ -186,7 +186,11 @@ class _Run:
         counts = self.store.counts(self.job_id)
         self._counts = {"total": counts.total, "sent": counts.sent, "failed": counts.failed, "bytes": counts.bytes}
         self._states = {row.path: row.state for row in todo}
-        found = scan([row.path for row in todo], self.cancel)
+        fresh, self._fresh = self._fresh, None
+        if fresh is not None and [str(f.path) for f in fresh.files] == list(self._states):
+            found = fresh
+        else:  # a later round, or a resumed job: the files may have changed since they were scanned
+            found = scan([row.path for row in todo], self.cancel)
         for gone in found.skipped:  # moved, deleted or changed since the job was queued: not worth retrying
             self._record(writer, InstanceOutcome(gone.path, "", "failed", error=gone.reason, kind="unreadable"))
 

@@ -23,7 +23,8 @@ class InstanceOutcome:
     bytes: int = 0  # data set bytes that went out (after conversion, if any)
     converted_to: str = ""  # the transfer syntax it was converted to, if it was
     # For a scheduler deciding what to retry: an AssociationError's kind (refused, timeout, aborted,
-    # rejected...) or "status", "unsupported", "conversion", "unreadable", "cancelled", "internal".
+    # rejected, rejected-transient...) or "status", "unsupported", "conversion", "unreadable", "truncated",
+    # "cancelled", "internal".
     kind: str = ""
 
 

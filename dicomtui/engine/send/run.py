@@ -47,7 +47,11 @@ def send_scanned(node: Node, calling_ae: str, scanned: Scan, *, parallel: int = 
     parallel = max(1, parallel)
     tally = Tally(len(scanned.files), scanned.total_bytes, on_progress)
     tally.start()
-    queues = [_Queue(group, _associations_for(group, parallel)) for group in plan(scanned.files)]
+    for f in scanned.files:  # cut off inside its data set: the peer would get half an instance
+        if f.damage:
+            tally.add(InstanceOutcome(f.path, f.sop_instance_uid, FAILED, error=f.damage, kind="truncated"))
+    whole = [f for f in scanned.files if not f.damage]
+    queues = [_Queue(group, _associations_for(group, parallel)) for group in plan(whole)]
     worker = _Worker(node, calling_ae, timeout, cancel, tally, journal)
     threads = [threading.Thread(target=worker.run, args=(n, queues), name=f"send-{n + 1}", daemon=True)
                for n in range(1, parallel)]
@@ -116,7 +120,8 @@ class _Worker:
             assoc = open_fast_association(self.node, self.calling_ae, [], timeout=self.timeout,
                                           contexts=queue.group.proposal(), journal=self.journal, service="send")
         except AssociationError as exc:
-            return queue.leave(self.tally, FAILED, exc.kind, exc.message)
+            kind = "rejected-transient" if exc.transient else exc.kind  # a busy peer: the scheduler tries again
+            return queue.leave(self.tally, FAILED, kind, exc.message)
         current: DicomFile | None = None
         try:
             contexts, message_id = Contexts(assoc), 0

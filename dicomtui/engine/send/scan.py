@@ -5,16 +5,21 @@ C-STORE-RQ and the presentation contexts name (SOP class, SOP instance, transfer
 where the data set starts. Those are in the group 0002 header, which is always Explicit VR
 Little Endian: walking it is a few microseconds, where pydicom's dcmread decodes the whole
 header of the data set as well. Anything we cannot read is skipped with a reason, never fatal.
+A file cut off inside its data set is found by its element lengths (data_set_end.py) and marked
+damaged: the send fails it with that reason instead of streaming half an instance.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .data_set_end import truncation
 
 _FIRST_READ = 4096  # a file meta is usually 200-400 bytes
 _MAX_META = 1 << 20  # a larger group 0002 is not a file meta we trust
@@ -35,6 +40,7 @@ class DicomFile:
     transfer_syntax: str
     data_offset: int
     size: int  # of the whole file
+    damage: str = ""  # why its data set cannot be whole (data_set_end.py): failed, never sent
 
     @property
     def data_set_bytes(self) -> int:
@@ -54,7 +60,7 @@ class Scan:
 
     @property
     def total_bytes(self) -> int:
-        return sum(f.data_set_bytes for f in self.files)
+        return sum(f.data_set_bytes for f in self.files if not f.damage)
 
 
 class _NotPart10(Exception):
@@ -99,18 +105,21 @@ def _walk(path: Path, result: Scan) -> Iterable[Path]:
 
 
 def read_file_meta(path: Path) -> DicomFile | Skipped:
-    """The file's meta, or the reason it is skipped."""
+    """The file's meta (and whether its data set is whole), or the reason it is skipped."""
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             head = f.read(_FIRST_READ)
             while True:
                 try:
-                    return _parse(path, head, size)
+                    found = _parse(path, head, size)
                 except _NeedMore:
                     if len(head) >= min(size, _MAX_META):
                         raise _NotPart10("the file ends inside its file meta (truncated?)") from None
                     head += f.read(len(head))
+                    continue
+                damage = truncation(f.fileno(), found.data_offset, size, found.transfer_syntax, head)
+                return dataclasses.replace(found, damage=damage) if damage else found
     except _NotPart10 as exc:
         return Skipped(path, str(exc))
     except OSError as exc:

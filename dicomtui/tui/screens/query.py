@@ -31,7 +31,8 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
             "patients. Enter on a patient opens their studies, on a study its series, on a series its "
             "instances; esc or backspace goes back. m asks the archive to C-MOVE the highlighted row to our "
             "own AE title (the archive must know it), M to another node's AE title; g fetches it with C-GET into "
-            "the local archive. / filters the rows, s sorts by the next column, i enlarges the attribute pane, "
+            "the local archive; each retrieve is a job on the Transfers screen (4). / filters the rows, s sorts "
+            "by the next column, i enlarges the attribute pane, "
             "x saves the shown rows as CSV in the data folder and X as JSON, y copies the same query as a "
             "'dicomtui find' command line plus the 'dicomtui move' line for the highlighted row. S keeps the form "
             "under a name in the config file, o opens a saved query and runs it (d in that list deletes one). "
@@ -67,7 +68,8 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         self._node: Node | None = None
         self._run: Run | None = None
         self._run_level: Level | None = None
-        self._retrieve: Run | None = None
+        self._retrieve_job: str | None = None  # the newest move or get job started here
+        self._retrieve_ended = True
         self._retrieve_text = ""
         self._retrieve_what = ""
 
@@ -195,12 +197,13 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
 
     def _find(self, node: Node, level: Level):
         calling = self._config.local.ae_title
+        journal = self.app.journal(f"find {node.name}")
 
         def call(run: Run):
             keys = import_engine("dicomtui.engine.query_keys")
             request = keys.QueryRequest(level=level.level, model=model(level.level), keys=dict(level.keys),
                                         return_keys=list(RETURN_KEYS.get(level.level, [])))
-            return find_call(node, calling, request)(run)
+            return find_call(node, calling, request, journal)(run)
 
         return call
 
@@ -214,8 +217,6 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
             new = run.take_rows()
             if new:
                 self._add_rows(level, new)
-        if self._retrieve is not None and self._retrieve.progress is not None:
-            self._show_retrieve_progress()
 
     def _add_rows(self, level: Level, new: list[dict]) -> None:
         first = not level.shown
@@ -232,9 +233,6 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
     @on(RunFinished)
     def _run_finished(self, message: RunFinished) -> None:
         run = message.run
-        if run is self._retrieve:
-            self._retrieve_finished(run)
-            return
         if run is not self._run or self._run_level is None:
             return
         level = self._run_level
@@ -265,10 +263,7 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         if self._run is not None:
             self._stop_query()
             self._show_status()
-        if self._retrieve is not None:
-            self._retrieve.cancel.set()
-            self._retrieve_text = "stopping the retrieve…"
-            self._show_status()
+        self._stop_retrieve()
 
     # -- drill down and back --------------------------------------------------------------------------
     @on(ResultTable.RowSelected)

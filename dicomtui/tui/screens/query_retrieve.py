@@ -1,20 +1,28 @@
 """Retrieving from the Query screen: m C-MOVE to us, M to another node, g C-GET into the local archive.
 
-Each retrieve runs in a daemon thread (query_runs.Run); progress reaches the status line on the
-screen's drain timer and the outcome as a notification.
+Each retrieve is a job in the transfer queue, as `dicomtui move` and `get` make: the app runs it in a
+process of its own within the [transfers] limits, the Transfers screen (4) shows and cancels it, and
+the app says when it ends. This screen follows the newest one on its status line, reading the job
+from the store in a thread a few times a second.
 """
 
 from __future__ import annotations
 
-from ... import paths
+import time
+
+from textual import work
+from textual.worker import get_current_worker
+
+from ...store.jobs import DONE, FINISHED, RUNNING, WAITING, Job, JobStoreError
 from ..query_levels import crumb
-from ..query_runs import Run, retrieve_call
 from .query_modals import PickScreen
+
+WATCH_SECONDS = 0.3
 
 
 class RetrieveActions:
-    """Mixed into QueryScreen, which provides `_config`, `_level`, `_node`, `_selected()`, `_retrieve`,
-    `_finished` and `_show_status()`."""
+    """Mixed into QueryScreen, which provides `_config`, `_level`, `_node`, `_selected()`, `_retrieve_job`,
+    `_retrieve_ended`, `_retrieve_text`, `_retrieve_what` and `_show_status()`."""
 
     def action_move(self) -> None:
         self._start_retrieve("move")
@@ -47,47 +55,63 @@ class RetrieveActions:
             return
         if self._patient_level():
             return
-        if self._retrieve is not None:
-            self.notify("A retrieve is running; press c to stop it first.", title="Retrieve", severity="warning")
-            return
-        local = self._config.local
         uids = level.uids(row)
         what = f"{level.level.lower()} {crumb(level.level, row) if level.level != 'IMAGE' else ''}".strip()
         if kind == "move":
-            destination = destination or local.ae_title
-            # Our receiver can only say whether the files arrived when they come to us.
-            ours = destination == local.ae_title
-            running = self.app.receiver is not None and self.app.receiver.running
-            receiver = self.app.receiver if ours and running else None
-            call = retrieve_call("move", node, local.ae_title, uids, destination=destination, receiver=receiver)
-            self._retrieve_text = f"C-MOVE {what} to {destination}…"
+            destination = destination or self._config.local.ae_title
+            self._retrieve_what = f"C-MOVE {what} to {destination}"
         else:
-            storage = local.storage or paths.default_storage_dir()
-            call = retrieve_call("get", node, local.ae_title, uids, storage=storage)
-            self._retrieve_text = f"C-GET {what} into the local archive…"
-        self._retrieve_what = f"C-MOVE {what} to {destination}" if kind == "move" else f"C-GET {what}"
-        self._retrieve = Run(kind, call, self._finished).start()
+            destination = ""
+            self._retrieve_what = f"C-GET {what}"
+        self._retrieve_job, self._retrieve_ended = None, False
+        self._retrieve_text = f"{self._retrieve_what}: queued…"
+        self.app.start_retrieve(kind, node.name, uids, self._retrieve_what, destination,
+                                on_queued=self._retrieve_queued)
         self._show_status()
 
-    def _show_retrieve_progress(self) -> None:
-        p = self._retrieve.progress if self._retrieve is not None else None
-        if p is None:
+    def _retrieve_queued(self, job_id: str) -> None:
+        self._retrieve_job = job_id
+        self._watch_retrieve(job_id, self._retrieve_what)
+
+    @work(thread=True, exclusive=True, group="query-retrieve", exit_on_error=False, description="follow a job")
+    def _watch_retrieve(self, job_id: str, what: str) -> None:
+        """Until the job ends (or a newer retrieve replaces it): its counts onto the status line."""
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            try:
+                job = self.app.job_store.get(job_id)
+            except JobStoreError:
+                return
+            self.app.call_from_thread(self._show_retrieve_job, job, what)
+            if job.state in FINISHED:
+                return
+            time.sleep(WATCH_SECONDS)
+
+    def _show_retrieve_job(self, job: Job, what: str) -> None:
+        if job.id != self._retrieve_job:
             return
-        left = f", {p.remaining} left" if p.remaining is not None else ""
-        failed = f", {p.failed} failed" if p.failed else ""
-        self._retrieve_text = f"{self._retrieve_what}: {p.completed} done{failed}{left}"
+        self._retrieve_ended = job.state in FINISHED
+        r = job.retrieve
+        assert r is not None
+        if job.state == DONE:
+            seconds = (job.finished or 0) - (job.started or 0)
+            text = f"{what}: {r.completed + r.warning} instance(s) in {seconds:.1f} s"
+        elif job.state in FINISHED:
+            text = f"{what}: {job.state}" + (f" ({job.message})" if job.message else "")
+        elif job.state == RUNNING and job.message.startswith(WAITING):
+            text = f"{what}: {job.message}"
+        elif job.state == RUNNING:
+            left = f", {r.remaining} left" if r.remaining is not None else ""
+            failed = f", {r.failed} failed" if r.failed else ""
+            text = f"{what}: {r.completed + r.warning} done{failed}{left}"
+        else:
+            text = f"{what}: {job.state}"
+        self._retrieve_text = f"{text} (job {job.id}; Transfers, 4)"
         self._show_status()
 
-    def _retrieve_finished(self, run: Run) -> None:
-        self._retrieve = None
-        result = run.result
-        what = self._retrieve_what
-        if run.crash or not result.ok:
-            error = run.crash or result.error
-            self._retrieve_text = f"{what} failed"
-            self.notify(error, title=f"{what} failed", severity="error", timeout=15)
-        else:
-            self._retrieve_text = f"{what}: {result.completed} instance(s) in {run.elapsed:.1f} s"
-            self.notify(f"{result.completed} instance(s) retrieved" + (
-                f", {result.warning} with warnings" if result.warning else ""), title=what)
-        self._show_status()
+    def _stop_retrieve(self) -> None:
+        """c: cancel the retrieve shown (C-CANCEL), through the queue as the Transfers screen does."""
+        if self._retrieve_job is not None and not self._retrieve_ended:
+            self.app.job_action("cancel", self._retrieve_job)
+            self._retrieve_text = f"{self._retrieve_what}: stopping (C-CANCEL)…"
+            self._show_status()

@@ -1,7 +1,8 @@
 """Transfers: every job in the queue, live, with the selected job's failed instances and why.
 
-The app's JobRunner runs the jobs in threads; their progress lands in the app's JobFeed and this
-screen drains it ten times a second, updating only the cells that changed. Every few seconds it
+The app's JobRunner runs each job in a child process of its own, watched by a thread that turns the
+child's progress into the app's JobFeed; this screen drains it ten times a second, updating only the
+cells that changed. Every few seconds it
 also reads the whole queue from the store (in a thread), which shows jobs that other processes
 (`dicomtui send` in another terminal) run, and keeps finished jobs listed as history.
 """
@@ -190,14 +191,24 @@ class TransfersScreen(SectionScreen):
         c = job.counts
         node = job.node
         when = datetime.fromtimestamp(job.created).strftime("%Y-%m-%d %H:%M")
-        text = Text.assemble((f"job {job.id}", "bold"), f" {job.kind} to {job.target} ({node.get('ae_title')}@"
-                             f"{node.get('host')}:{node.get('port')}), {job.state}, queued {when}")
+        peer = f"{job.target} ({node.get('ae_title')}@{node.get('host')}:{node.get('port')})"
+        r = job.retrieve
+        if r is None:
+            what = f" {job.kind} to {peer}"
+        else:
+            what = f" {job.kind} from {peer} " + (f"to {r.destination}" if r.destination else "into the local archive")
+        text = Text.assemble((f"job {job.id}", "bold"), f"{what}, {job.state}, queued {when}")
         if job.message:
             text.append(f"\n{job.message}")
         sources = ", ".join(job.sources)
-        waiting = f"{c.pending + c.not_sent} not sent yet, " if c.pending + c.not_sent else ""
-        text.append(f"\n{c.sent} sent, {c.failed} failed, {waiting}{c.skipped} skipped, {size(c.bytes)} · "
-                    f"from {sources}")
+        if r is None:
+            waiting = f"{c.pending + c.not_sent} not sent yet, " if c.pending + c.not_sent else ""
+            text.append(f"\n{c.sent} sent, {c.failed} failed, {waiting}{c.skipped} skipped, {size(c.bytes)} · "
+                        f"from {sources}")
+        else:
+            left = f", {r.remaining} remaining" if r.remaining else ""
+            text.append(f"\n{r.completed} completed, {r.failed} failed, {r.warning} warning{left} · "
+                        f"{r.request.get('level', '').lower()} {sources}")
         detail.update(text)
         key = (job.id, job.state, c.failed, c.skipped)
         if key == self._detail_key:
@@ -212,7 +223,15 @@ class TransfersScreen(SectionScreen):
     @work(thread=True, exclusive=True, group="transfers-detail", exit_on_error=False, description="failed rows")
     def _load_failed(self, job_id: str) -> None:
         store = self.app.job_store
-        sources = store.get(job_id).sources
+        job = store.get(job_id)
+        if job.retrieve is not None:  # the archive names the instances whose sub-operations failed
+            r = job.retrieve
+            status = "" if r.status is None else f"{r.status:04X}"
+            reason = f"{'C-MOVE' if job.kind == 'move' else 'C-GET'} sub-operation failed"
+            rows = [(uid, status, reason) for uid in r.failed_uids]
+            self.app.call_from_thread(self._show_failed, job_id, rows)
+            return
+        sources = job.sources
         rows = [(_short(row.path, sources), "" if row.status is None else f"{row.status:04X}", row.error or row.kind)
                 for row in store.instances(job_id, [FAILED])]
         rows += [(_short(entry.path, sources), "skip", entry.reason) for entry in store.skipped(job_id)]
@@ -225,7 +244,8 @@ class TransfersScreen(SectionScreen):
         self.query_one("#tx-failed", ResultTable).show_rows(len(rows), rows.__getitem__)
 
     def failed_rows(self) -> list[tuple[str, str, str]]:
-        """(path, status, reason) of the selected job's instances that were not sent, and skipped files."""
+        """(path, status, reason) of the selected job's instances that were not sent, and skipped files; for a move
+        or get, (SOP Instance UID, final status, reason) of its failed sub-operations."""
         return list(self._failed_rows)
 
     # -- actions ----------------------------------------------------------------------------------------------

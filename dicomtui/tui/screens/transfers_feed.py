@@ -1,6 +1,7 @@
-"""Job progress gathered from the job threads, for the Transfers screen to take in batches.
+"""Job progress gathered from the threads watching the job processes, for the Transfers screen to take in
+batches.
 
-A send reports after every instance, thousands a second; the job threads only overwrite the
+A send reports up to ten times a second per job; the watching threads only overwrite the
 newest progress of their job here (and mark jobs whose state changed), and the screen drains
 the feed on a timer at most ten times a second: however fast instances go, the screen does
 one update per job per tick.
@@ -18,7 +19,7 @@ class JobFeed:
         self._changed: set[str] = set()
 
     def progress(self, progress) -> None:
-        """A JobProgress from a job thread: only the newest per job is kept."""
+        """A JobProgress from a thread watching a job: only the newest per job is kept."""
         with self._lock:
             self._progress[progress.job] = progress
 

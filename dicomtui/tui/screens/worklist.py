@@ -187,10 +187,11 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
         self._node, self._request = node, request
         self._note, self._failed = f"asking {node.ae_title}@{node.host}:{node.port}…", False
         calling, today = self._config.local.ae_title, now().date()
+        journal = self.app.journal(f"worklist {node.name}")
 
         def call(run: Run):
             engine = import_engine("dicomtui.engine.worklist")
-            return engine.query_worklist(node, calling, request, cancel=run.cancel, today=today)
+            return engine.query_worklist(node, calling, request, cancel=run.cancel, today=today, journal=journal)
 
         self._run = Run("worklist", call, lambda run: self.post_message(RunFinished(run))).start()
         self._fill()
