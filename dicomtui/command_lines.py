@@ -300,3 +300,18 @@ def _keys(pairs: Iterable[tuple[str, str]]) -> list[str]:
     for name, value in pairs:
         args += ["-k", f"{name}={value}" if value else name]
     return args
+
+
+# -- a transfer job ---------------------------------------------------------------------------------------------
+
+
+def job_lines(job, node: Node, local_ae: str, *, configured: bool = True) -> CommandLine:
+    """A job from the queue (store.jobs.Job) as the command that would queue it again: send, move or get."""
+    if job.retrieve is None:
+        return send_lines(node, local_ae, job.sources, int(job.options.get("parallel", DEFAULT_PARALLEL)),
+                          configured=configured)
+    request = job.retrieve.request
+    where = (request.get("study_uid") or "", request.get("series_uid"), request.get("instance_uid"))
+    if job.kind == "move":
+        return move_lines(node, local_ae, job.retrieve.destination, *where, configured=configured)
+    return get_lines(node, local_ae, *where, configured=configured)

@@ -42,3 +42,8 @@ def masked(keyword_or_path: str, value: str) -> str:
     if value and is_phi(keyword_or_path):
         return MASK
     return value
+
+
+def masked_row(row: dict) -> dict:
+    """A row of keyword -> value (text, a list, None) with every patient-identifying value masked."""
+    return {key: MASK if value not in (None, "", []) and key in PHI_KEYWORDS else value for key, value in row.items()}

@@ -12,6 +12,7 @@ from textual.reactive import reactive
 
 from .. import paths
 from ..config import ConfigFile
+from ..dicom.phi import masked_row
 from ..engine.loading import import_engine
 from ..store.association_log import AssociationLog
 from ..store.echo_log import EchoLog
@@ -340,6 +341,10 @@ class DicomtuiApp(App):
     def take_log_filter(self):
         scope, self._log_filter = self._log_filter, None
         return scope
+
+    def shown_row(self, row: dict) -> dict:
+        """`row` (keyword -> value) as the screens show it: patient data masked while PHI masking is on."""
+        return masked_row(row) if self.phi_masked else row
 
     def action_toggle_phi(self) -> None:
         self.phi_masked = not self.phi_masked

@@ -102,6 +102,7 @@ class Level:
     level: str  # STUDY, SERIES or IMAGE
     keys: dict[str, str]  # the matching keys sent
     crumb: str
+    masked_crumb: str = ""  # the crumb with patient data masked (PHI masking)
     rows: list[Row] = field(default_factory=list)
     shown: list[int] = field(default_factory=list)  # indices into rows, in table order
     cursor: int = 0

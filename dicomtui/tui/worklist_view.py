@@ -12,6 +12,7 @@ from typing import Any
 from rich.cells import cell_len
 from rich.text import Text
 
+from ..dicom.phi import MASK, is_phi
 from .query_levels import sort_key, text
 from .widgets.result_table import printable
 
@@ -99,8 +100,15 @@ def value(row: Any, key: str, one_day: bool = False) -> str:
     return text(getattr(row, key))
 
 
-def cells(row: Any, columns: list[Column], one_day: bool) -> list[str]:
-    return [value(row, c.key, one_day) for c in columns]
+# The WorklistRow fields that identify a patient (dicom/phi.py's keywords, as the row names them).
+PHI_FIELDS = frozenset({"patient_name", "patient_id", "birth_date", "accession_number", "referring_physician",
+                        "performing_physician"})
+
+
+def cells(row: Any, columns: list[Column], one_day: bool, mask: bool = False) -> list[str]:
+    """The row's cells; with `mask`, patient-identifying ones masked (PHI masking)."""
+    return [MASK if mask and c.key in PHI_FIELDS and value(row, c.key, one_day) else value(row, c.key, one_day)
+            for c in columns]
 
 
 def order_key(row: Any) -> tuple[str, ...]:
@@ -132,10 +140,11 @@ def day_text(date: str) -> str:
     return _day(date)
 
 
-def detail(row: Any) -> Text:
-    """Every attribute of the row's worklist item, sequences nested; the row's own step is marked ▸."""
+def detail(row: Any, mask: bool = False) -> Text:
+    """Every attribute of the row's worklist item, sequences nested; the row's own step is marked ▸. With
+    `mask`, patient-identifying values are masked."""
     out = Text()
-    _inline(out, {k: v for k, v in row.attributes.items() if not _is_sequence(v)})
+    _inline(out, {k: v for k, v in row.attributes.items() if not _is_sequence(v)}, mask)
     for keyword, items in row.attributes.items():
         if not _is_sequence(items):
             continue
@@ -144,7 +153,7 @@ def detail(row: Any) -> Text:
         for index, item in enumerate(items):
             ours = keyword == "ScheduledProcedureStepSequence" and index == row.step
             out.append("\n ▸ " if ours else "\n   ", style="bold" if ours else "")
-            _inline(out, item)
+            _inline(out, item, mask)
     return out
 
 
@@ -152,7 +161,7 @@ def _is_sequence(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(item, dict) for item in value)
 
 
-def _inline(out: Text, attributes: dict[str, Any]) -> None:
+def _inline(out: Text, attributes: dict[str, Any], mask: bool = False) -> None:
     """`Keyword value` pairs on one flowing line; a nested sequence as [ ... ] per item."""
     first = True
     for keyword, item in attributes.items():
@@ -163,7 +172,9 @@ def _inline(out: Text, attributes: dict[str, Any]) -> None:
         if _is_sequence(item):
             for nested in item:
                 out.append("[")
-                _inline(out, nested)
+                _inline(out, nested, mask)
                 out.append("]")
+        elif mask and is_phi(keyword) and text(item):
+            out.append(MASK)
         else:
             out.append(printable(text(item)) or "—")

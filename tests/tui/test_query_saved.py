@@ -47,7 +47,8 @@ async def test_patient_level_saved_query_lists_patients_then_their_studies(make_
         row = screen._selected()
         assert row["PatientID"] and row["NumberOfPatientRelatedStudies"] == "1"
         assert table.get_row_at(0)[1] == row["PatientID"] and table.get_row_at(0)[4] == "1"
-        await pilot.press("y")
+        await pilot.press("y", "enter")  # a patient: only the query's lines, the first copied
+        await pilot.pause()
         assert copied[-1] == ("dicomtui find archive -k 'PatientName=*' -k NumberOfPatientRelatedStudies "
                               "--level patient --model patient")
         await pilot.press("g")  # a whole patient is not retrieved: says what to do instead

@@ -12,10 +12,12 @@ from dicomtui.config import Node
 from dicomtui.dicom.synthetic import generate_studies
 from dicomtui.engine.archive.importing import import_files
 from dicomtui.tui.query_levels import COLUMNS
+from dicomtui.tui.screens.command_lines import CommandLinesScreen
 from dicomtui.tui.screens.query import QueryScreen
 from dicomtui.tui.widgets.query_form import preset_range
 from dicomtui.tui.widgets.result_table import ResultTable
 
+from .test_copy_command import shown
 from .test_nodes_flow import wait_for
 
 pytestmark = pytest.mark.peers
@@ -159,23 +161,34 @@ async def test_copy_command_and_export(make_app, archive, tmp_path, monkeypatch)
         await pilot.press(*"*")
         await pilot.press("enter")
         await wait_for(pilot, lambda: "3 studies in" in status(app))
-        await pilot.press("y")
+        await pilot.press("y")  # the query, and a move and a get of the highlighted study, each two ways
+        assert isinstance(app.screen, CommandLinesScreen)
         study = screen._selected()["StudyInstanceUID"]
         find = "dicomtui find archive -k 'PatientName=*' --level study"
-        assert copied == [f"{find}\ndicomtui move archive --dest TESTSCU --study {study}"]
+        lines = shown(app)
+        assert lines[1] == find and lines[2].startswith("findscu -S -aet TESTSCU -aec ")
+        assert f"dicomtui move archive --dest TESTSCU --study {study}" in lines
+        assert f"dicomtui get archive --study {study}" in lines
+        assert any(line.startswith("movescu -S -aet TESTSCU") and "-aem TESTSCU" in line for line in lines)
+        await pilot.press("enter")  # the first line
+        await pilot.pause()
+        assert copied == [find] and app.screen is screen
         # In a series, the lines name the series too.
         await pilot.press("enter")
         await wait_for(pilot, lambda: "2 series in" in status(app))
         await pilot.press("y")
         series = screen._selected()["SeriesInstanceUID"]
-        assert copied[-1].splitlines()[1] == f"dicomtui move archive --dest TESTSCU --study {study} --series {series}"
+        lines = shown(app)
+        assert f"dicomtui move archive --dest TESTSCU --study {study} --series {series}" in lines
+        assert f"dicomtui get archive --study {study} --series {series}" in lines
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and copied == [find]  # closed without copying
         await pilot.press("escape")
         await pilot.press("x")
         await pilot.pause()
         await pilot.press("X")
         await pilot.pause()
-        messages = [n.message for n in app.sent_notifications]
-        assert any(f"dicomtui get archive --study {study} --series {series}" in m for m in messages)
     exports = list((tmp_path / "data").rglob("*.csv"))
     assert len(exports) == 1
     lines = exports[0].read_text().splitlines()

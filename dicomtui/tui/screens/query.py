@@ -8,15 +8,18 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input, Static
 
+from ...command_lines import find_lines, get_lines, move_lines
 from ...config import Node
+from ...dicom.phi import masked_row
 from ...engine.loading import import_engine
 from ..exports import export_rows
-from ..query_export import command_lines, export
+from ..query_export import export
 from ..query_levels import COLUMNS, NEXT, RETURN_KEYS, Level, cells, count, crumb, model, text
 from ..query_runs import Run, RunFinished, find_call
 from ..themes import colour, state_colour
 from ..widgets.query_form import QueryForm
 from ..widgets.result_table import ResultTable, printable
+from .command_lines import CommandLinesScreen
 from .query_retrieve import RetrieveActions
 from .query_saved import SavedQueries
 from .section import SectionScreen
@@ -51,7 +54,9 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         Binding("X", "export_json", "JSON", id="query.export_json", show=False,
                 tooltip="Save the shown rows as JSON, like 'dicomtui find --json'"),
         Binding("y", "copy_command", "Copy cmd", id="query.copy",
-                tooltip="Copy the equivalent 'dicomtui find' and 'dicomtui move' command lines"),
+                tooltip="Copy the query, or a retrieve of the highlighted row, as a dicomtui or a dcmtk command line"),
+        Binding("l", "log", "Log", id="query.log", show=False,
+                tooltip="The association log of this node's queries, what went over the wire"),
         Binding("S", "save_query", "Save query", id="query.save", show=False,
                 tooltip="Keep the form under a name in the config file"),
         Binding("o", "open_saved", "Saved", id="query.saved", show=False,
@@ -85,9 +90,15 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         self._set_columns("STUDY")
         self.query_one("#q-filter").display = False
         self.set_interval(DRAIN_SECONDS, self._drain)
+        self.watch(self.app, "phi_masked", self._phi_changed, init=False)
         self._show_status()
         self._show_detail()
         self.query_one("#q-patient", Input).focus()
+
+    def _phi_changed(self, _masked: bool) -> None:
+        self._table.refresh()
+        self._show_status()
+        self._show_detail()
 
     @property
     def _table(self) -> ResultTable:
@@ -114,7 +125,8 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         with self.app.batch_update():
             self._set_columns(level.level)
             level.arrange()
-            self._table.show_rows(len(level.shown), lambda i: cells(level.level, level.rows[level.shown[i]]),
+            self._table.show_rows(len(level.shown),
+                                  lambda i: cells(level.level, self.app.shown_row(level.rows[level.shown[i]])),
                                   cursor=level.cursor)
         self._show_status()
         self._show_detail()
@@ -136,7 +148,7 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
             detail.update(Text(hint, style="dim"))
             return
         out = Text()
-        for key, value in row.items():
+        for key, value in self.app.shown_row(row).items():
             if out:
                 out.append("  ")
             out.append(f"{key} ", style="dim")
@@ -151,7 +163,7 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         out.append(node, style="bold")
         for level in self._levels[1:]:
             out.append(" › ")
-            out.append(level.crumb, style="bold")
+            out.append(level.masked_crumb if self.app.phi_masked else level.crumb, style="bold")
         level = self._level
         if level is not None:
             out.append("  ")
@@ -200,10 +212,7 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         journal = self.app.journal(f"find {node.name}")
 
         def call(run: Run):
-            keys = import_engine("dicomtui.engine.query_keys")
-            request = keys.QueryRequest(level=level.level, model=model(level.level), keys=dict(level.keys),
-                                        return_keys=list(RETURN_KEYS.get(level.level, [])))
-            return find_call(node, calling, request, journal)(run)
+            return find_call(node, calling, _request(level), journal)(run)
 
         return call
 
@@ -272,7 +281,8 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         if level is None or row is None or level.level not in NEXT:
             return
         level.cursor = self._table.cursor_row
-        child = Level(NEXT[level.level], level.child_keys(row), crumb(level.level, row))
+        child = Level(NEXT[level.level], level.child_keys(row), crumb(level.level, row),
+                      crumb(level.level, masked_row(row)))
         self._levels.append(child)
         self._start_find(child)
 
@@ -347,12 +357,34 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         export_rows(self, lambda folder: export(rows, level.level, folder, kind), count(level.level, len(rows)))
 
     def action_copy_command(self) -> None:
-        level = self._level
-        if level is None or self._node is None:
+        level, node = self._level, self._node
+        if level is None or node is None:
             return
-        lines = command_lines(self._node.name, level, self._selected(), self._config.local.ae_title)
-        self.app.copy_to_clipboard("\n".join(lines[:2]))
-        self.notify("\n".join(lines), title="Copied" if len(lines) == 1 else "Copied the first two lines")
+        local = self._config.local.ae_title
+        configured = self._config.node(node.name) is not None
+        entries = [find_lines(node, local, _request(level), configured=configured)]
+        row = self._selected()
+        if row is not None and level.retrievable:
+            uids = level.uids(row)
+            where = (uids.get("study_uid"), uids.get("series_uid"), uids.get("instance_uid"))
+            entries += [move_lines(node, local, local, *where, configured=configured),
+                        get_lines(node, local, *where, configured=configured)]
+        self.app.push_screen(CommandLinesScreen(entries))
+
+    def action_log(self) -> None:
+        from .associations import LogFilter
+
+        node = self._node or self._config.node(self.query_one(QueryForm).node_name or "")
+        if node is None:
+            self.notify("Choose a node first: the log shows its queries.", title="Log")
+            return
+        self.app.open_log(LogFilter(f"the queries of {node.name}", origin=f"find {node.name}"))
+
+    def palette_context(self) -> str:
+        row = self._selected()
+        if row is None or self._level is None:
+            return ""
+        return crumb(self._level.level, self.app.shown_row(row))
 
     # -- which keys apply -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -365,3 +397,10 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         if action in {"copy_command", "sort", "filter"} and level is None:
             return None
         return True
+
+
+def _request(level: Level):
+    """The engine's QueryRequest for a level (what find runs, and what Copy as command writes out)."""
+    keys = import_engine("dicomtui.engine.query_keys")
+    return keys.QueryRequest(level=level.level, model=model(level.level), keys=dict(level.keys),
+                             return_keys=list(RETURN_KEYS.get(level.level, [])))

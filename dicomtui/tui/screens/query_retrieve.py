@@ -56,7 +56,8 @@ class RetrieveActions:
         if self._patient_level():
             return
         uids = level.uids(row)
-        what = f"{level.level.lower()} {crumb(level.level, row) if level.level != 'IMAGE' else ''}".strip()
+        named = crumb(level.level, self.app.shown_row(row)) if level.level != "IMAGE" else ""
+        what = f"{level.level.lower()} {named}".strip()
         if kind == "move":
             destination = destination or self._config.local.ae_title
             self._retrieve_what = f"C-MOVE {what} to {destination}"

@@ -19,10 +19,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from ...command_lines import job_lines
+from ...config import Node
 from ...store.jobs import FAILED, FINISHED, PAUSED, RUNNING, Job, JobStoreError
 from ...units import size
 from ..themes import colour, state_colour
 from ..widgets.result_table import ResultTable
+from .command_lines import CommandLinesScreen
 from .confirm import ConfirmScreen
 from .section import SectionScreen
 from .transfers_commands import TransferCommands
@@ -50,6 +53,10 @@ class TransfersScreen(SectionScreen):
                 tooltip="Send again what the selected job did not send"),
         Binding("u", "resume", "Resume", id="transfers.resume", tooltip="Run the jobs a crash or a quit left"),
         Binding("R", "refresh", "Refresh", id="transfers.refresh", tooltip="Read every job again", show=False),
+        Binding("y", "copy_command", "Copy cmd", id="transfers.copy", show=False,
+                tooltip="Copy the selected job as a dicomtui or a dcmtk command line (storescu, movescu, getscu)"),
+        Binding("l", "log", "Log", id="transfers.log", show=False,
+                tooltip="The association log of the selected job, what went over the wire"),
     ]
 
     def __init__(self) -> None:
@@ -264,6 +271,26 @@ class TransfersScreen(SectionScreen):
     def _send_answered(self, request: SendRequest | None) -> None:
         if request is not None:
             self.app.start_send(request.target, request.sources, request.parallel)
+
+    def action_copy_command(self) -> None:
+        job = self.selected()
+        if job is None:
+            return
+        config = self.app.config_file.config
+        node = config.node(job.target) or Node(**job.node)
+        self.app.push_screen(CommandLinesScreen([job_lines(job, node, job.calling_ae or config.local.ae_title,
+                                                           configured=config.node(job.target) is not None)]))
+
+    def action_log(self) -> None:
+        from .associations import LogFilter
+
+        job = self.selected()
+        if job is not None:
+            self.app.open_log(LogFilter(f"job {job.id}", origin=f"job {job.id}"))
+
+    def palette_context(self) -> str:
+        job = self.selected()
+        return f"job {job.id}" if job is not None else ""
 
     def action_cancel_job(self) -> None:
         job = self.selected()

@@ -16,6 +16,7 @@ from textual.widgets import Input, Static
 
 from ...config import LOCAL_NODE, Node
 from ...config.target import local_node
+from ...dicom.phi import MASK
 from ...dicom.validation import InvalidValue
 from ...engine.loading import import_engine
 from ..query_levels import text
@@ -37,6 +38,7 @@ from ..worklist_view import (
 )
 from .section import SectionScreen
 from .worklist_commands import WorklistCommands
+from .worklist_copy_log import WorklistCopyAndLog
 from .worklist_presets import WorklistPresets
 from .worklist_table_keys import WorklistTableKeys
 
@@ -55,7 +57,7 @@ def now() -> datetime.datetime:
     return datetime.datetime.now()
 
 
-class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
+class WorklistScreen(WorklistCopyAndLog, WorklistPresets, WorklistTableKeys, SectionScreen):
     SECTION_ID = "worklist"
     COMMANDS = SectionScreen.COMMANDS | {WorklistCommands}
     HELP = ("Ask a worklist server (a RIS, or this machine's own worklist) what is scheduled, the way a modality "
@@ -88,6 +90,10 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
                 tooltip="Give the attribute pane most of the screen, or the table back"),
         Binding("f", "edit_form", "Form", id="worklist.form", show=False, tooltip="Back to the filters"),
         Binding("c", "stop", "Stop", id="worklist.stop", show=False, tooltip="Stop the query under way"),
+        Binding("y", "copy_command", "Copy cmd", id="worklist.copy", show=False,
+                tooltip="Copy the worklist query as a dicomtui or a dcmtk findscu command line"),
+        Binding("l", "log", "Log", id="worklist.log", show=False,
+                tooltip="The association log of this node's worklist queries, what went over the wire"),
         Binding("escape", "back", "Back", id="worklist.back", show=False,
                 tooltip="Close the filter, or leave the form for the table"),
     ]
@@ -125,6 +131,7 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
 
     def on_mount(self) -> None:
         self.query_one("#wl-filter").display = False
+        self.watch(self.app, "phi_masked", lambda _masked: self._fill(), init=False)
         self._fill()
         self.query_one("#wl-station", Input).focus()
 
@@ -228,8 +235,8 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
             self._marks.update({id(row): "vanished" for row in diff.vanished})
             rows = sorted(rows + diff.vanished, key=order_key)
             if diff.vanished:
-                names = ", ".join(f"{text(r.patient_name) or '?'} {text(r.start_time)[:4]}".strip()
-                                  for r in diff.vanished[:3])
+                who = (lambda r: MASK) if self.app.phi_masked else (lambda r: text(r.patient_name) or "?")
+                names = ", ".join(f"{who(r)} {text(r.start_time)[:4]}".strip() for r in diff.vanished[:3])
                 more = f" and {len(diff.vanished) - 3} more" if len(diff.vanished) > 3 else ""
                 self.notify(f"No longer scheduled: {names}{more}.", title="Worklist")
         self._rows = rows
@@ -313,7 +320,8 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
             if (columns, fit) != (self._columns, self._fit):
                 self._columns, self._fit = columns, fit
                 self._table.set_columns([(c.heading, c.width) for c in columns], fit=fit)
-            self._table.show_rows(len(shown), lambda i: cells(rows[shown[i]], columns, day is not None),
+            self._table.show_rows(len(shown),
+                                  lambda i: cells(rows[shown[i]], columns, day is not None, self.app.phi_masked),
                                   cursor=cursor, marks=self.row_mark)
             self._show_status()
             self._show_detail()
@@ -339,9 +347,9 @@ class WorklistScreen(WorklistPresets, WorklistTableKeys, SectionScreen):
             return
         if self._marks.get(id(row)) == "vanished":
             gone = Text(f"No longer scheduled: the refresh at {self._updated} did not return it.\n", style="bold")
-            pane.update(gone + detail(row))
+            pane.update(gone + detail(row, self.app.phi_masked))
         else:
-            pane.update(detail(row))
+            pane.update(detail(row, self.app.phi_masked))
 
     def _show_status(self) -> None:
         theme = self.app.current_theme
