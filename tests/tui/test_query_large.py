@@ -42,7 +42,7 @@ def synthetic_rows(n: int) -> list[dict]:
 def streaming(rows: list[dict]):
     """Stands in for query_runs.find_call: the rows arrive in chunks, over several drains of the screen."""
 
-    def find_call(_node, _calling_ae, _request):
+    def find_call(_node, _calling_ae, _request, _journal=None):
         def call(run):
             for start in range(0, len(rows), 5_000):
                 for row in rows[start:start + 5_000]:

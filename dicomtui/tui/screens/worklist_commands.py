@@ -52,6 +52,9 @@ class WorklistCommands(ListedCommands):
             ("Open worklist preset", screen.action_open_preset, "Pick a saved preset and run it"),
             ("Stop worklist query", screen.action_stop, "Cancel the query under way"),
             ("Worklist filters", screen.action_edit_form, "Back to the node and the filters"),
+            ("Copy worklist query as a command", screen.action_copy_command,
+             "As 'dicomtui worklist' or dcmtk findscu -W would ask it"),
+            ("Log of this node's worklist queries", screen.action_log, "What went over the wire"),
         ]
         for preset in screen._config.worklist_presets:
             commands.append((f"Worklist preset {preset.name}", partial(screen.run_preset, preset), describe(preset)))
