@@ -147,6 +147,14 @@ async def capture(tmp: Path, archive: int) -> None:
         save(app, "transfers.svg")
         await show_worklist(pilot, app)
         save(app, "worklist.svg")
+        await pilot.press("2")
+        await pilot.pause(0.3)
+        await pilot.press("y")  # Copy as command: the query and a retrieve of the highlighted study
+        await pilot.pause(0.3)
+        save(app, "copy-command.svg")
+        await pilot.press("escape")
+        await show_log(pilot, app)
+        save(app, "log.svg")
     app = DicomtuiApp(ConfigFile(config), EchoLog(tmp / "state.sqlite3"))
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause(0.5)
@@ -205,6 +213,22 @@ async def show_worklist(pilot, app) -> None:
                                            str(app.screen.query_one("#wl-status").render())):
         await pilot.pause(0.1)
     await pilot.pause(0.3)
+    app.clear_notifications()
+    await pilot.pause()
+
+
+async def show_log(pilot, app) -> None:
+    """The Log screen: every association of the session (echoes that failed, what the receiver took, the
+    query, the send job's); the query's entry shows its contexts, its messages and its keys, names masked."""
+    await pilot.press("6")
+    deadline = time.monotonic() + 10
+    table = app.screen.query_one("#log-table")
+    while time.monotonic() < deadline and table.row_count < 5:
+        await pilot.pause(0.2)
+    rows = [table.get_row_at(i) for i in range(table.row_count)]
+    find = next((i for i, row in enumerate(rows) if row[2] == "find"), 0)
+    table.move_cursor(find)
+    await pilot.pause(0.8)
     app.clear_notifications()
     await pilot.pause()
 

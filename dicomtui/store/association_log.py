@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict
 from pathlib import Path
 
 from ..engine.association_log import AssociationEntry, ContextEntry, MessageEntry
@@ -64,7 +63,10 @@ class AssociationLog:
     # -- writing -----------------------------------------------------------------------------------
     def record(self, entry: AssociationEntry) -> None:
         body = json.dumps({
-            "contexts": [asdict(c) for c in entry.contexts],
+            # Field by field: dataclasses.asdict deep-copies, 10 ms for a storescu association's 120 contexts.
+            "contexts": [{"context_id": c.context_id, "abstract_syntax": c.abstract_syntax,
+                          "transfer_syntaxes": c.transfer_syntaxes, "result": c.result,
+                          "transfer_syntax": c.transfer_syntax} for c in entry.contexts],
             "messages": [[m.at, m.sent, m.name, m.message_id, m.status, m.detail, m.identifier]
                          for m in entry.messages],
             "counts": entry.counts,

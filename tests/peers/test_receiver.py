@@ -756,3 +756,22 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def test_retired_storage_classes_that_old_modalities_send_are_stored(receiver_factory, tmp_path):
+    """Ultrasound and Nuclear Medicine Image Storage (Retired): not in pynetdicom's AllStoragePresentationContexts,
+    still sent by older scanners, and proposed by storescu."""
+    rx = receiver_factory()
+    files = []
+    for n, retired in enumerate(("1.2.840.10008.5.1.4.1.1.6", "1.2.840.10008.5.1.4.1.1.5")):
+        [path] = generate_studies(tmp_path / f"src{n}", patients=1, series_per_study=1, instances_per_series=1,
+                                  seed=92 + n)
+        ds = dcmread(path)
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = retired
+        ds.save_as(path)
+        files.append(path)
+    sent = run_storescu(rx.port, files)
+    assert sent.returncode == 0, sent.stdout
+    stored = rx.stored_files()
+    assert sorted(str(dcmread(p).SOPClassUID) for p in stored) == ["1.2.840.10008.5.1.4.1.1.5",
+                                                                    "1.2.840.10008.5.1.4.1.1.6"]

@@ -9,7 +9,7 @@ follow, so an instance offered only compressed is accepted and stored exactly as
 from __future__ import annotations
 
 from pydicom import uid
-from pynetdicom import AE, AllStoragePresentationContexts
+from pynetdicom import AE, AllStoragePresentationContexts, StoragePresentationContexts
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     ModalityWorklistInformationFind,
     PatientRootQueryRetrieveInformationModelFind,
@@ -61,11 +61,18 @@ QUERY_RETRIEVE = [
 GET = [PatientRootQueryRetrieveInformationModelGet, StudyRootQueryRetrieveInformationModelGet]
 
 
+def storage_classes() -> list[str]:
+    """Every storage SOP class pynetdicom knows: AllStoragePresentationContexts leaves out retired ones that
+    StoragePresentationContexts (what storescu proposes too) has, and older modalities still send them
+    (Ultrasound Image Storage (Retired), Nuclear Medicine Image Storage (Retired)...)."""
+    return list(dict.fromkeys(cx.abstract_syntax for cx in [*AllStoragePresentationContexts,
+                                                             *StoragePresentationContexts]))
+
+
 def add_supported_contexts(ae: AE) -> None:
     ae.add_supported_context(Verification, UNCOMPRESSED)
-    for context in AllStoragePresentationContexts:
+    for abstract in storage_classes():
         # scp_role/scu_role: as a C-GET SCP we send these as sub-operations too.
-        ae.add_supported_context(context.abstract_syntax, STORAGE_TRANSFER_SYNTAXES,
-                                 scu_role=True, scp_role=True)
+        ae.add_supported_context(abstract, STORAGE_TRANSFER_SYNTAXES, scu_role=True, scp_role=True)
     for abstract in QUERY_RETRIEVE + GET:
         ae.add_supported_context(abstract, UNCOMPRESSED)

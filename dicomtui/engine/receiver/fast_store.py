@@ -5,8 +5,8 @@ decodes every fragment in Python: a receiver built on it reached a tenth of dcmt
 rate. Most associations a receiver sees only store or echo (modalities, a PACS forwarding,
 the sub-associations of a C-MOVE); those are served here. The A-ASSOCIATE-RQ is peeked, not
 read, so that anything else (Query/Retrieve, a request we would reject, something we cannot
-parse) is handed to pynetdicom untouched and treated exactly as before. Negotiation uses
-pynetdicom's own PDU classes and negotiate_as_acceptor, so both paths accept the same things.
+parse) is handed to pynetdicom untouched and treated exactly as before. Negotiation follows
+pynetdicom's negotiate_as_acceptor (wire/acceptor.py), so both paths accept the same things.
 """
 
 from __future__ import annotations
@@ -17,19 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID
-from pynetdicom._globals import APPLICATION_CONTEXT_NAME
-from pynetdicom.pdu import A_ASSOCIATE_AC, A_ASSOCIATE_RQ
-from pynetdicom.pdu_primitives import (
-    A_ASSOCIATE,
-    ImplementationClassUIDNotification,
-    ImplementationVersionNameNotification,
-    MaximumLengthNotification,
-    SCP_SCU_RoleSelectionNegotiation,
-)
-from pynetdicom.presentation import negotiate_as_acceptor
 
 from ..association_log import begin
 from ..wire import commands, pdu
+from ..wire.acceptor import ACCEPTED, Request, acceptance, negotiate, read_request
+from ..wire.negotiation import APPLICATION_CONTEXT, NegotiationError
 from ..wire.part10 import IMPLEMENTATION_VERSION, file_header
 from ..wire.reader import PeerClosed, SocketReader
 from .events import ReceiverProblem
@@ -74,29 +66,28 @@ class Accepted:
 class StorageAssociation:
     """One accepted association that stores and echoes; run() serves it to the end."""
 
-    def __init__(self, receiver: Receiver, sock: socket.socket, address: tuple, request: A_ASSOCIATE,
-                 request_length: int, results: list, roles: list):
+    def __init__(self, receiver: Receiver, sock: socket.socket, address: tuple, request: Request,
+                 request_length: int, results: list[tuple[int, int, str]]):
         self.receiver = receiver
         self.sock = sock
         self.peer = f"{address[0]}:{address[1]}"
         self.request = request
-        self.calling_ae = str(request.calling_ae_title).strip()
-        self.called_ae = str(request.called_ae_title).strip()
+        self.calling_ae = request.calling_ae
+        self.called_ae = request.called_ae
         self._request_length = request_length
         self._results = results
-        self._contexts = {cx.context_id: Accepted(str(cx.abstract_syntax), str(cx.transfer_syntax[0]))
-                          for cx in results if cx.result == 0x00}
-        self._roles = roles
+        abstracts = {context_id: abstract for context_id, abstract, _ in request.contexts}
+        self._contexts = {context_id: Accepted(abstracts[context_id], syntax)
+                          for context_id, result, syntax in results if result == ACCEPTED}
         self._send_lock = threading.Lock()
         self._command = bytearray()
         self._pending: tuple[commands.Command, int, Spool | None] | None = None
         self._record = None
         self.log = begin(receiver.journal, outgoing=False, service="store", calling_ae=self.calling_ae,
                          called_ae=self.called_ae, peer=self.peer)
-        self.log.propose([(cx.context_id, str(cx.abstract_syntax), [str(ts) for ts in cx.transfer_syntax])
-                          for cx in request.presentation_context_definition_list])
-        for cx in results:
-            self.log.answer(cx.context_id, cx.result, cx.transfer_syntax[0] if cx.transfer_syntax else "")
+        self.log.propose(request.contexts)
+        for context_id, result, syntax in results:
+            self.log.answer(context_id, result, syntax if result == ACCEPTED else "")
 
     # -- life ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -112,7 +103,8 @@ class StorageAssociation:
             return
         how, reason = "aborted", ""
         try:
-            self._send(self._accept_pdu(settings.ae_title, settings.max_pdu))
+            self._send(acceptance(self.request, self._results, settings.max_pdu, PYNETDICOM_IMPLEMENTATION_UID,
+                                  IMPLEMENTATION_VERSION))
             how = self._serve(SocketReader(self.sock), settings.pdu_limit)
         except PeerClosed:
             reason = "the peer closed the connection without releasing the association"
@@ -146,25 +138,6 @@ class StorageAssociation:
                 self.sock.sendall(data)
             except OSError:
                 pass
-
-    def _accept_pdu(self, ae_title: str, max_pdu: int) -> bytes:
-        primitive = A_ASSOCIATE()
-        primitive.application_context_name = APPLICATION_CONTEXT_NAME
-        primitive.calling_ae_title = self.request.calling_ae_title
-        primitive.called_ae_title = self.request.called_ae_title
-        primitive.result = 0x00
-        primitive.result_source = 0x01
-        primitive.presentation_context_definition_results_list = self._results
-        maximum = MaximumLengthNotification()
-        maximum.maximum_length_received = max_pdu
-        implementation = ImplementationClassUIDNotification()
-        implementation.implementation_class_uid = PYNETDICOM_IMPLEMENTATION_UID
-        version = ImplementationVersionNameNotification()
-        version.implementation_version_name = IMPLEMENTATION_VERSION
-        primitive.user_information = [maximum, implementation, version, *self._roles]
-        encoded = A_ASSOCIATE_AC()
-        encoded.from_primitive(primitive)
-        return encoded.encode()
 
     # -- PDUs --------------------------------------------------------------------------------
     def _serve(self, reader: SocketReader, limit: int) -> str:
@@ -306,23 +279,18 @@ def claim(receiver: Receiver, sock: socket.socket, address: tuple, supported: li
     if data is None:
         return None
     try:
-        decoded = A_ASSOCIATE_RQ()
-        decoded.decode(data)
-        request = decoded.to_primitive()
-    except Exception:  # noqa: BLE001 - whatever pynetdicom cannot parse, it reports itself
+        request = read_request(data[6:])
+    except NegotiationError:  # whatever we cannot parse, pynetdicom reports itself
         return None
-    proposed = request.presentation_context_definition_list
-    if not proposed or any(str(cx.abstract_syntax) in other_services for cx in proposed):
+    proposed = request.contexts
+    if not proposed or any(abstract in other_services for _, abstract, _ in proposed):
         return None
+    if request.roles or request.application_context != APPLICATION_CONTEXT:
+        return None  # role selection (a C-GET's), or not DICOM's context: pynetdicom answers those
     settings = receiver.settings
     allowed = [ae.strip() for ae in settings.allowed_calling_aes()]
-    if allowed and str(request.calling_ae_title).strip() not in allowed:
+    if allowed and request.calling_ae not in allowed:
         return None
-    if str(request.called_ae_title).strip() != settings.ae_title.strip():
+    if request.called_ae != settings.ae_title.strip():
         return None
-    requested_roles = {
-        item.sop_class_uid: (item.scu_role, item.scp_role)
-        for item in request.user_information if isinstance(item, SCP_SCU_RoleSelectionNegotiation)
-    }
-    results, roles = negotiate_as_acceptor(proposed, supported, requested_roles or None)
-    return StorageAssociation(receiver, sock, address, request, len(data), results, roles)
+    return StorageAssociation(receiver, sock, address, request, len(data), negotiate(proposed, supported))

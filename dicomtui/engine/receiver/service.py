@@ -27,6 +27,7 @@ from .. import pynetdicom_setup  # noqa: F401 - settings on import
 from ..association import tune_socket
 from ..association_log import Journal
 from ..association_log_pynetdicom import ScpRecorders
+from ..wire.acceptor import supported_map
 from .contexts import GET, QUERY_RETRIEVE, add_supported_contexts
 from .events import (
     AssociationClosed,
@@ -156,7 +157,7 @@ class Receiver:
             *self._qr_handlers(),
             *self._scp_log.handlers(),
         ]
-        self._supported = ae.supported_contexts
+        self._supported = supported_map(ae.supported_contexts)  # once: the fast path looks at it per association
         try:
             address = (settings.bind, settings.port)
             self._server = (start_server(ae, address, handlers, self) if feed is None
