@@ -1,10 +1,13 @@
 """Receiving: dcmtk storescu into `dicomtui serve` versus into dcmtk storescp, same run.
 
-    python tests/bench/receive.py [--runs 3] [--no-big]
+    python tests/bench/receive.py [--runs 3] [--no-big] [--layout series|studies]
 
 200 instances of 512 KB, sent by dcmtk storescu with TCP_NODELAY=1, by one sender and by
-four at once; each receiver gets a fresh folder per run. Then the peak RSS of `dicomtui
-serve` while it receives one 1 GiB instance. Medians of wall time; needs dcmtk.
+four at once; each receiver gets a fresh folder per run. By default they are the slices of
+one CT series (512x512x16 bit: what 512 KB instances are); `--layout studies` makes each its
+own study, as earlier versions of this benchmark did, which costs a receiver that files by
+study and series two new folders per instance (storescp writes every file into one folder).
+Then the peak RSS of `dicomtui serve` while it receives one 1 GiB instance. Medians of wall time; needs dcmtk.
 Extra [receiver] settings for `dicomtui serve` come from the environment, for example
 BENCH_RECEIVER='fsync = false' to compare at storescp's durability.
 """
@@ -18,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -33,8 +37,24 @@ def start(kind: str, folder: Path, port: int, tmp: Path) -> subprocess.Popen:
         argv = [sys.executable, "-m", "dicomtui", "--config", str(config), "serve", "--ae", "BENCH",
                 "--port", str(port), "--bind", "127.0.0.1", "--storage", str(folder)]
     env = {**ENV, "XDG_CONFIG_HOME": str(tmp / "c"), "XDG_DATA_HOME": str(tmp / "d")}
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_port(port, process)
+    if kind == "storescp":
+        process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(port, process)
+        return process
+    # serve listens at once and queues connections until its worker processes have started (they import the
+    # DICOM stack): timing from the open port would count that start-up. Its "listening as" line says ready.
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ready = threading.Event()
+
+    def drain() -> None:  # serve logs a line per instance: read them all, or it would block
+        for line in process.stdout:
+            if "listening as" in line:
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    if not ready.wait(30) or process.poll() is not None:
+        raise RuntimeError("dicomtui serve did not start")
     return process
 
 
@@ -77,15 +97,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-big", action="store_true", help="skip the 1 GiB instance")
+    parser.add_argument("--layout", choices=("series", "studies"), default="series",
+                        help="one CT series of 200 slices (default), or 200 one-instance studies")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dicomtui-bench-") as folder:
         tmp = Path(folder)
         source = tmp / "source"
         source.mkdir()
         files = []
+        from pydicom.uid import generate_uid
+
+        study, series = generate_uid(), generate_uid()
         for i in range(200):
             path = source / f"{i:03}.dcm"
-            make_instance_of_size(512 * 1024, seed=7, index=i).save_as(path, enforce_file_format=True)
+            ds = make_instance_of_size(512 * 1024, seed=7, index=i)
+            if args.layout == "series":
+                ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.InstanceNumber = study, series, i + 1
+            ds.save_as(path, enforce_file_format=True)
             files.append(path)
         total_mb = sum(p.stat().st_size for p in files) / 1e6
         results: dict[tuple[str, int], list[float]] = {}
@@ -106,7 +134,8 @@ def main() -> None:
                     if got != len(files):
                         raise RuntimeError(f"{kind} holds {got} of {len(files)} instances")
                     results.setdefault((kind, senders), []).append(seconds)
-        print(f"200 instances of 512 KB ({total_mb:.0f} MB), dcmtk storescu with TCP_NODELAY=1, "
+        layout = "one series" if args.layout == "series" else "200 studies"
+        print(f"200 instances of 512 KB ({total_mb:.0f} MB, {layout}), dcmtk storescu with TCP_NODELAY=1, "
               f"median of {args.runs} runs:")
         for senders in (1, 4):
             dcmtk = statistics.median(results[("storescp", senders)])
