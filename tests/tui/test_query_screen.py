@@ -389,3 +389,17 @@ async def test_a_failed_move_to_us_says_what_our_receiver_saw(make_app, receiver
         [ended] = [n.message for n in app.sent_notifications if n.title == "Transfer"]
         assert ended.startswith("Job 1 failed"), ended
         assert f"did not arrive at our receiver (port {ours})" in ended, ended
+
+
+async def test_r_asks_again_and_shows_what_arrived_meanwhile(make_app, archive, tmp_path):
+    app = make_app(_config(archive.port, tmp_path / "got"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_query(pilot)
+        screen.query_one("#q-patient", Input).focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: f"{PATIENTS} studies in" in status(app))
+        import_files(archive.storage, generate_studies(tmp_path / "later", patients=1, seed=42))
+        screen.query_one(ResultTable).focus()
+        await pilot.press("R")
+        await wait_for(pilot, lambda: f"{PATIENTS + 1} studies in" in status(app))
+        assert screen.query_one(ResultTable).row_count == PATIENTS + 1

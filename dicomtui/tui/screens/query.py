@@ -42,6 +42,8 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
             "c stops a running query or retrieve, f goes back to the form.")
     BINDINGS = [
         Binding("ctrl+r", "run_query", "Query", id="query.run", tooltip="Run the query with the form's keys"),
+        Binding("R", "refresh", "Refresh", id="query.refresh", show=False,
+                tooltip="Ask the archive again for the level shown (new studies, changed counts)"),
         Binding("enter", "drill", "Open", id="query.open", tooltip="Open the highlighted patient, study or series"),
         Binding("escape,backspace", "back", "Back", id="query.back", tooltip="Back up one level"),
         Binding("m", "move", "Move", id="query.move", tooltip="C-MOVE the highlighted row to our own AE title"),
@@ -186,6 +188,15 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
             self.notify("Correct the highlighted field first.", title="Query", severity="warning")
             return
         self._query(form.node_name or "", form.level.upper(), form.keys())
+
+    def action_refresh(self) -> None:
+        if self._level is None or self._node is None:
+            self.action_run_query()
+        else:  # the same level asked again, from scratch (its filter and sort kept)
+            old = self._level
+            fresh = Level(old.level, old.keys, old.crumb, old.masked_crumb, sort=old.sort, filter=old.filter)
+            self._levels[-1] = fresh
+            self._start_find(fresh)
 
     def _query(self, node_name: str, level: str, keys: dict[str, str]) -> None:
         node = self._config.node(node_name)
