@@ -159,7 +159,7 @@ class AssociationsScreen(SectionScreen):
     def _status(self) -> None:
         scope = f"Associations of {self._scope.title}" if self._scope else "All associations"
         parts = [scope, f"{len(self._shown)} shown" + (f" of {len(self._entries)}" if self._text else "")]
-        parts.append("patient data shown (v hides)" if self._reveal else "patient data masked (v shows)")
+        parts.append("patient data shown (v)" if self._reveal else "patient data masked (v)")
         if self._scope:
             parts.append("esc: all")
         self.query_one("#log-status", Static).update(Text(" · ".join(parts)))

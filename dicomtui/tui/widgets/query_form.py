@@ -18,7 +18,7 @@ FIELDS = [
     ("patient", "PatientName", "Patient", "name, e.g. SMITH*"),
     ("pid", "PatientID", "ID", "patient ID"),
     ("date", "StudyDate", "Date", "date or range"),
-    ("modality", "ModalitiesInStudy", "Mod", "CT"),
+    ("modality", "ModalitiesInStudy", "Mod", "e.g. CT"),
     ("accession", "AccessionNumber", "Acc", "accession"),
     ("description", "StudyDescription", "Desc", "description"),
 ]
