@@ -17,12 +17,16 @@ import itertools
 import os
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
-# An association that stores 100,000 instances keeps its first messages one by one and counts the rest.
-MAX_MESSAGES = 2_000
+# An association that stores 100,000 instances keeps its first and its last messages one by one (how it began,
+# how it ended: where a failure shows) and counts them all by kind and status. The log stays small: 10,000
+# associations of 200 messages are some 200 MB at the very most, and most associations are an echo or a query.
+HEAD_MESSAGES = 150
+TAIL_MESSAGES = 50
+MAX_MESSAGES = HEAD_MESSAGES + TAIL_MESSAGES
 
 COMMAND_NAMES = {
     0x0001: "C-STORE-RQ", 0x8001: "C-STORE-RSP",
@@ -94,6 +98,7 @@ class AssociationEntry:
     started: float  # seconds since the epoch
     contexts: list[ContextEntry] = field(default_factory=list)
     messages: list[MessageEntry] = field(default_factory=list)
+    omitted: int = 0  # messages left out between messages[HEAD_MESSAGES - 1] and the tail (counted in counts)
     counts: dict[str, int] = field(default_factory=dict)  # "C-STORE-RSP 0x0000": n, over every message
     ended: float | None = None
     outcome: str = ""  # released, aborted (by us), aborted by the peer, rejected, failed
@@ -137,6 +142,8 @@ class Recorder:
         self._clock = time.monotonic()
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()  # pynetdicom reports sent and received messages from two threads
+        self._tail: deque[MessageEntry] = deque(maxlen=TAIL_MESSAGES)
+        self._total = 0
         self.entry = AssociationEntry(_new_id(), outgoing, service, origin or journal.origin, calling_ae.strip(),
                                       called_ae.strip(), peer, time.time())
 
@@ -161,9 +168,10 @@ class Recorder:
         key = name if status is None else f"{name} 0x{status:04X}"
         with self._lock:
             self._counts[key] += 1
-            if len(self.entry.messages) < MAX_MESSAGES:
-                self.entry.messages.append(MessageEntry(round(time.monotonic() - self._clock, 6), sent, name,
-                                                        message_id, status, detail, identifier or []))
+            self._total += 1
+            keep = self.entry.messages if len(self.entry.messages) < HEAD_MESSAGES else self._tail
+            keep.append(MessageEntry(round(time.monotonic() - self._clock, 6), sent, name, message_id, status, detail,
+                                     identifier or []))
 
     def note(self, text: str) -> None:
         """Something about the association that is not a message (a peer's maximum PDU, a TLS handshake...)."""
@@ -177,6 +185,8 @@ class Recorder:
                 return
             self.entry.ended = time.time()
             self.entry.counts = dict(self._counts)
+            self.entry.omitted = self._total - len(self.entry.messages) - len(self._tail)
+            self.entry.messages.extend(self._tail)
         self.entry.outcome = outcome
         if not self.entry.service:  # one we accepted: named by what it was asked to do
             self.entry.service = _service_of(self.entry)

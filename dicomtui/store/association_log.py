@@ -15,7 +15,7 @@ from pathlib import Path
 from ..engine.association_log import AssociationEntry, ContextEntry, MessageEntry
 from .db import connect as _connect
 
-KEEP = 10_000  # associations; older ones go
+KEEP = 10_000  # associations; older ones go (200 messages at the most each: engine/association_log.py)
 PRUNE_EVERY = 200  # records written by one process between prunings
 
 MIGRATIONS = [
@@ -70,6 +70,7 @@ class AssociationLog:
             "messages": [[m.at, m.sent, m.name, m.message_id, m.status, m.detail, m.identifier]
                          for m in entry.messages],
             "counts": entry.counts,
+            "omitted": entry.omitted,
             "peer_max_pdu": entry.peer_max_pdu,
         }, separators=(",", ":"))
         with self._connect() as conn:
@@ -122,6 +123,7 @@ class AssociationLog:
         entry.messages = [MessageEntry(at, sent, name, mid, status, detail, [tuple(p) for p in identifier])
                           for at, sent, name, mid, status, detail, identifier in body.get("messages", [])]
         entry.counts = body.get("counts", {})
+        entry.omitted = body.get("omitted", 0)
         entry.peer_max_pdu = body.get("peer_max_pdu")
         return entry
 

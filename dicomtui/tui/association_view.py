@@ -12,6 +12,7 @@ from typing import Any
 from rich.text import Text
 
 from ..dicom.phi import masked
+from ..engine.association_log import HEAD_MESSAGES
 from .widgets.result_table import printable
 
 # (heading, width); None: what is left. The address column only from WIDE columns on.
@@ -103,7 +104,9 @@ def detail(entry: Any, reveal: bool, colours: dict[str, str] | None = None) -> T
             out.append("\n")
     total = entry.message_total
     out.append(f"Messages ({total})\n", style="bold")
-    for message in entry.messages:
+    for number, message in enumerate(entry.messages):
+        if entry.omitted and number == HEAD_MESSAGES:
+            out.append(f"  … {entry.omitted} more messages, counted below …\n", style="dim")
         arrow = "→" if message.sent else "←"
         out.append(f"  {message.at:>8.3f}s {arrow} {message.name}")
         if message.message_id is not None:
@@ -120,7 +123,7 @@ def detail(entry: Any, reveal: bool, colours: dict[str, str] | None = None) -> T
                              for k, v in message.identifier)
             out.append(f"             {keys}\n", style="italic")
     if total > len(entry.messages):
-        out.append(f"  … {total - len(entry.messages)} more; all of them by kind and status:\n", style="dim")
+        out.append("  All of them by kind and status:\n", style="dim")
         for kind, count in sorted(entry.counts.items()):
             out.append(f"    {kind}: {count}\n", style="dim")
     return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dicomtui.dicom.phi import MASK, is_phi, masked
-from dicomtui.engine.association_log import MAX_MESSAGES, NO_RECORDER, Recorder, begin
+from dicomtui.engine.association_log import HEAD_MESSAGES, MAX_MESSAGES, NO_RECORDER, Recorder, begin
 from dicomtui.store import association_log as store_module
 from dicomtui.store.association_log import AssociationLog
 from dicomtui.tui.association_view import cells, detail
@@ -45,9 +45,13 @@ def test_a_busy_association_keeps_its_first_messages_and_counts_them_all():
     recorder.finish("released")
     recorder.finish("aborted")  # a second end changes nothing and is not recorded twice
     [entry] = keep.entries
-    assert len(entry.messages) == MAX_MESSAGES
+    assert len(entry.messages) == MAX_MESSAGES and entry.omitted == 501
+    assert entry.messages[-1].status == 0x0000  # the end is kept: where a failure would show
+    assert entry.messages[HEAD_MESSAGES - 1].status == 0xFF00
     assert entry.counts == {"C-FIND-RSP 0xFF00": MAX_MESSAGES + 500, "C-FIND-RSP 0x0000": 1}
     assert entry.message_total == MAX_MESSAGES + 501
+    shown = detail(entry, reveal=False).plain
+    assert "… 501 more messages, counted below …" in shown and "C-FIND-RSP 0xFF00: 700" in shown
     assert entry.outcome == "released" and entry.calling_ae == "ME"
 
 
