@@ -182,11 +182,15 @@ class Level:
         return keys
 
 
+def request_for(level: Level) -> QueryRequest:
+    """The engine's QueryRequest for a level: what find runs, and what Copy as command writes out."""
+    return QueryRequest(level=level.level, model=model(level.level), keys=dict(level.keys),
+                        return_keys=list(RETURN_KEYS.get(level.level, [])))
+
+
 def find_command(node: str, level: Level) -> str:
     """The `dicomtui find` line that asks what this level asked (command_lines.py writes every such line)."""
-    request = QueryRequest(level=level.level, model=model(level.level), keys=dict(level.keys),
-                           return_keys=list(RETURN_KEYS.get(level.level, [])))
-    return command_lines.find_command(node, request)
+    return command_lines.find_command(node, request_for(level))
 
 
 def export_columns(rows: list[Row], level: str) -> list[str]:

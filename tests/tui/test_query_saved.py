@@ -13,6 +13,7 @@ from dicomtui.tui.screens.query_modals import PickScreen
 from dicomtui.tui.widgets.result_table import ResultTable
 
 from . import test_query_screen
+from .test_copy_command import shown
 from .test_nodes_flow import wait_for
 from .test_query_screen import PATIENTS, _config, open_query, status
 
@@ -47,7 +48,9 @@ async def test_patient_level_saved_query_lists_patients_then_their_studies(make_
         row = screen._selected()
         assert row["PatientID"] and row["NumberOfPatientRelatedStudies"] == "1"
         assert table.get_row_at(0)[1] == row["PatientID"] and table.get_row_at(0)[4] == "1"
-        await pilot.press("y", "enter")  # a patient: only the query's lines, the first copied
+        await pilot.press("y")  # a patient is not retrieved: only the query's two lines, the first copied
+        assert len(shown(app)) == 3 and shown(app)[0].startswith("Find patient on archive")
+        await pilot.press("enter")
         await pilot.pause()
         assert copied[-1] == ("dicomtui find archive -k 'PatientName=*' -k NumberOfPatientRelatedStudies "
                               "--level patient --model patient")

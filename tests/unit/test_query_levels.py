@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dicomtui.tui.query_export import command_lines
 from dicomtui.tui.query_levels import Level, find_command, sort_key
 from dicomtui.tui.widgets.result_table import fit
 
@@ -50,7 +49,6 @@ def test_patient_level_opens_studies_by_id_and_is_not_retrieved():
     assert not level.retrievable and Level("STUDY", {}, "").retrievable
     assert find_command("pacs", level) == ("dicomtui find pacs -k 'PatientName=S*' -k NumberOfPatientRelatedStudies "
                                            "--level patient --model patient")
-    assert command_lines("pacs", level, level.rows[0], "US") == [find_command("pacs", level)]
 
 
 def test_fit_pads_cuts_wide_characters_and_hides_control_characters():

@@ -11,10 +11,9 @@ from textual.widgets import Input, Static
 from ...command_lines import find_lines, get_lines, move_lines
 from ...config import Node
 from ...dicom.phi import masked_row
-from ...engine.loading import import_engine
 from ..exports import export_rows
 from ..query_export import export
-from ..query_levels import COLUMNS, NEXT, RETURN_KEYS, Level, cells, count, crumb, model, text
+from ..query_levels import COLUMNS, NEXT, Level, cells, count, crumb, request_for, text
 from ..query_runs import Run, RunFinished, find_call
 from ..themes import colour, state_colour
 from ..widgets.query_form import QueryForm
@@ -223,7 +222,7 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
         journal = self.app.journal(f"find {node.name}")
 
         def call(run: Run):
-            return find_call(node, calling, _request(level), journal)(run)
+            return find_call(node, calling, request_for(level), journal)(run)
 
         return call
 
@@ -373,7 +372,7 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
             return
         local = self._config.local.ae_title
         configured = self._config.node(node.name) is not None
-        entries = [find_lines(node, local, _request(level), configured=configured)]
+        entries = [find_lines(node, local, request_for(level), configured=configured)]
         row = self._selected()
         if row is not None and level.retrievable:
             uids = level.uids(row)
@@ -409,9 +408,3 @@ class QueryScreen(SavedQueries, RetrieveActions, SectionScreen):
             return None
         return True
 
-
-def _request(level: Level):
-    """The engine's QueryRequest for a level (what find runs, and what Copy as command writes out)."""
-    keys = import_engine("dicomtui.engine.query_keys")
-    return keys.QueryRequest(level=level.level, model=model(level.level), keys=dict(level.keys),
-                             return_keys=list(RETURN_KEYS.get(level.level, [])))
