@@ -619,3 +619,13 @@ def test_transfers_limits_are_read(tmp_path):
     assert not loaded.problems
     assert (loaded.config.transfers.max_associations, loaded.config.transfers.max_associations_per_node) == (3, 1)
     assert [n.message for n in loaded.notes] == ["[transfers] unknown key 'speed' is kept but not used"]
+
+
+def test_ui_mask_phi_is_true_or_false(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[ui]\nmask_phi = true\n')
+    assert load(path).config.ui.mask_phi is True and not load(path).problems
+    path.write_text('[ui]\ntheme = "dicomtui-light"\nmask_phi = "yes"\n')
+    loaded = load(path)
+    assert loaded.config.ui.mask_phi is False  # the default stays when the value is wrong
+    assert [(p.line, p.message) for p in loaded.problems] == [(3, "[ui] mask_phi: must be true or false, not 'yes'")]

@@ -267,7 +267,7 @@ def _ignore(_data: memoryview) -> None:
     pass
 
 
-def claim(receiver: Receiver, sock: socket.socket, address: tuple, supported: list,
+def claim(receiver: Receiver, sock: socket.socket, address: tuple, supported: dict[str, list[str]],
           other_services: frozenset[str]) -> StorageAssociation | None:
     """A StorageAssociation for this connection, or None to leave it to pynetdicom.
 
