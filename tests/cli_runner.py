@@ -78,3 +78,20 @@ def run_all(home: Home, cases: dict[str, tuple], env: dict[str, str] | None = No
 @pytest.fixture
 def home(tmp_path) -> Home:
     return Home(tmp_path)
+
+
+def interrupted_while_connecting(home: Home, args: tuple[str, ...], peer) -> tuple[Run, float]:
+    """Start `dicomtui ARGS` against `peer` (a silent listener), send SIGINT once its association request is
+    on the way, and return the run and how many seconds it took to end after the signal."""
+    import signal
+    import time
+
+    args, proc = start(home, args)
+    deadline = time.monotonic() + 10
+    while peer.accepted == 0:  # the association request is on its way
+        assert time.monotonic() < deadline, "dicomtui never connected"
+        time.sleep(0.02)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    return Run(args, proc.returncode, out, err), time.monotonic() - sent

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import signal
 import time
 
 import pytest
 
-from ..cli_runner import run, start
+from ..cli_runner import interrupted_while_connecting, run
 from .harness import HOST, free_port
 
 pytestmark = pytest.mark.peers
@@ -65,14 +64,9 @@ def test_silent_peer_exits_3_within_the_timeout(home, silent_peer):
 
 
 def test_ctrl_c_exits_130_at_once(home, silent_peer):
-    proc = start(home, ("echo", f"HUNG@{HOST}:{silent_peer.port}", "--timeout", "30"))[1]
-    deadline = time.monotonic() + 10
-    while silent_peer.accepted == 0:  # the association request is on its way
-        assert time.monotonic() < deadline, "dicomtui never connected"
-        time.sleep(0.02)
-    sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=10)
-    assert proc.returncode == 130, (out, err)
-    assert time.monotonic() - sent < 3.0
+    args = ("echo", f"HUNG@{HOST}:{silent_peer.port}", "--timeout", "30")
+    done, took = interrupted_while_connecting(home, args, silent_peer)
+    out, err = done.out, done.err
+    assert done.code == 130, (out, err)
+    assert took < 3.0
     assert err.strip() == "dicomtui: interrupted" and "Traceback" not in err

@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime
 import json
 import shutil
-import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from dicomtui.dicom.synthetic_worklist import make_worklist_specs, write_worklis
 from dicomtui.engine.receiver import Receiver, ReceiverSettings
 from dicomtui.engine.worklist import WorklistRequest, query_worklist
 
-from ..cli_runner import run, run_all, start
+from ..cli_runner import interrupted_while_connecting, run, run_all
 from .harness import HOST, free_port
 from .receiver_fixtures import write_config
 
@@ -176,16 +174,11 @@ def test_demo_fills_the_worklist_the_default_receiver_serves(home, serve_factory
 
 
 def test_ctrl_c_exits_130_at_once(home, silent_peer):
-    proc = start(home, ("worklist", f"HUNG@{HOST}:{silent_peer.port}", "--date", "today", "--timeout", "30"))[1]
-    deadline = time.monotonic() + 10
-    while silent_peer.accepted == 0:  # the association request is on its way
-        assert time.monotonic() < deadline, "dicomtui never connected"
-        time.sleep(0.02)
-    sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=10)
-    assert proc.returncode == 130, (out, err)
-    assert time.monotonic() - sent < 3.0
+    args = ("worklist", f"HUNG@{HOST}:{silent_peer.port}", "--date", "today", "--timeout", "30")
+    done, took = interrupted_while_connecting(home, args, silent_peer)
+    out, err = done.out, done.err
+    assert done.code == 130, (out, err)
+    assert took < 3.0
     assert err.strip() == "dicomtui: interrupted" and "Traceback" not in err and out == ""
 
 
